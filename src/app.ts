@@ -1,0 +1,217 @@
+// Builds the Express app; does not listen (server.ts does, tests use supertest).
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { csrfSync } from 'csrf-sync';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import type { Pool } from './db/pool.js';
+import { AppError } from './errors.js';
+import { Notify } from './realtime/notify.js';
+import type { Ctx } from './services/context.js';
+import * as accounts from './services/accounts.js';
+import { createSession, type SessionSetup } from './http/session.js';
+import { accountRoutes } from './http/accounts.js';
+import { pageRoutes } from './http/pages.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface AppOptions {
+  config: Pick<Config, 'isProduction' | 'trustProxy' | 'bcryptCost' | 'rateLimit'>;
+  db: Pool;
+  logger: Logger;
+  sessionSecret: string;
+  notify?: Notify;
+  /** Tests pass false so the store sets no timer. */
+  pruneSessions?: boolean;
+}
+
+export interface App {
+  app: express.Express;
+  ctx: Ctx;
+  session: SessionSetup;
+}
+
+export function createApp(opts: AppOptions): App {
+  const { config, logger } = opts;
+  const ctx: Ctx = {
+    db: opts.db,
+    logger,
+    notify: opts.notify ?? new Notify(),
+    bcryptCost: config.bcryptCost,
+  };
+  const session = createSession({
+    pool: opts.db,
+    secret: opts.sessionSecret,
+    secure: config.isProduction,
+    prune: opts.pruneSessions,
+  });
+
+  const app = express();
+  app.set('trust proxy', config.trustProxy);
+  app.set('view engine', 'ejs');
+  app.set('views', path.join(ROOT, 'views'));
+  app.disable('x-powered-by');
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'"],
+          fontSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'none'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          ...(config.isProduction ? { upgradeInsecureRequests: [] } : {}),
+        },
+      },
+      strictTransportSecurity: config.isProduction,
+    }),
+  );
+  // Every view reads these; set before anything can fail so the error page renders too.
+  app.use((_req, res, next) => {
+    res.locals.user = undefined;
+    res.locals.flash = undefined;
+    res.locals.csrfToken = () => '';
+    next();
+  });
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const id = randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url?.startsWith('/static/') === true },
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+
+  app.get('/healthz', async (_req, res) => {
+    try {
+      await opts.db.query('SELECT 1');
+      res.json({ ok: true, database: 'up' });
+    } catch {
+      res.status(503).json({ ok: false, database: 'down' });
+    }
+  });
+
+  app.use('/static', express.static(path.join(ROOT, 'public'), { maxAge: config.isProduction ? '1h' : 0 }));
+  app.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 50 }));
+  app.use(session.middleware);
+
+  // The logged-in user, loaded fresh each request: a deleted account is logged out at once.
+  app.use(async (req, res, next) => {
+    const id = req.session?.userId;
+    if (id !== undefined) {
+      const user = await accounts.findUser(ctx, id);
+      if (user) res.locals.user = user;
+      else delete req.session.userId;
+    }
+    if (req.session?.flash) {
+      res.locals.flash = req.session.flash;
+      delete req.session.flash;
+    }
+    next();
+  });
+
+  const csrf = csrfSync({
+    getTokenFromRequest: (req) => {
+      const body = req.body as Record<string, unknown> | undefined;
+      const fromBody = typeof body?._csrf === 'string' ? body._csrf : undefined;
+      return fromBody ?? req.get('x-csrf-token');
+    },
+    errorConfig: { statusCode: 403, message: 'csrf', code: 'EBADCSRFTOKEN' },
+  });
+  app.use((req, res, next) => {
+    res.locals.csrfToken = () => csrf.generateToken(req);
+    next();
+  });
+  app.use(csrf.csrfSynchronisedProtection);
+
+  const limits = makeLimits(config.rateLimit);
+  app.use(accountRoutes(ctx, limits));
+  app.use(pageRoutes(ctx));
+
+  app.use((_req, _res, next) => next(new AppError(404, 'There is no page at this address.', 'not_found')));
+  app.use(errorHandler);
+
+  return { app, ctx, session };
+}
+
+function makeLimits(enabled: boolean): { login: RequestHandler; signup: RequestHandler } {
+  const tooMany: RequestHandler = (_req, _res, next) =>
+    next(new AppError(429, 'Too many attempts. Wait a few minutes, then try again.', 'rate_limited'));
+  if (!enabled) {
+    const pass: RequestHandler = (_req, _res, next) => next();
+    return { login: pass, signup: pass };
+  }
+  return {
+    // Per account and address: guessing one password is slowed, the owner is back in 15 minutes.
+    login: rateLimit({
+      windowMs: 15 * 60 * 1000,
+      limit: 5,
+      skipSuccessfulRequests: true,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      keyGenerator: (req) => {
+        const body = req.body as Record<string, unknown> | undefined;
+        const email = typeof body?.email === 'string' ? body.email.trim().toLowerCase() : '';
+        return `${ipKeyGenerator(req.ip ?? '')}|${email}`;
+      },
+      handler: tooMany,
+    }),
+    signup: rateLimit({
+      windowMs: 60 * 60 * 1000,
+      limit: 20,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      handler: tooMany,
+    }),
+  };
+}
+
+const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
+  let status = 500;
+  let message = 'Something went wrong on our side. Please try again.';
+  const e = err as { status?: unknown; expose?: unknown; code?: unknown; type?: unknown };
+  if (err instanceof AppError) {
+    status = err.status;
+    message = err.message;
+  } else if (e?.code === 'EBADCSRFTOKEN') {
+    status = 403;
+    message = 'This form has expired. Go back, reload the page and try again.';
+  } else if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+    // body-parser and friends: too large, malformed, unsupported.
+    status = e.status;
+    message =
+      e.type === 'entity.too.large'
+        ? 'That was too large to send.'
+        : 'The request could not be understood.';
+  }
+  if (status >= 500) req.log?.error({ err }, 'unhandled error');
+  if (res.headersSent) return;
+  res.status(status);
+  if (req.accepts(['html', 'json']) === 'json') {
+    res.json({ ok: false, error: { code: (err as AppError).code ?? 'error', message } });
+    return;
+  }
+  res.render('error', { status, message }, (renderErr, html) => {
+    if (renderErr) res.type('text').send(message);
+    else res.send(html);
+  });
+};

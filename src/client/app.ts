@@ -1,0 +1,2 @@
+// The browser script: progressive enhancement over server-rendered pages.
+export {};

@@ -1,0 +1,100 @@
+// The only reader of process.env. Parsed once at start; a bad value stops the
+// start with a message that names the variable.
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    HOST: z.string().min(1).optional(),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+    DATA_DIR: z.string().min(1).default('./data'),
+    SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    TRUST_PROXY: z
+      .string()
+      .regex(/^(true|false|\d+)$/, 'must be true, false or a number of proxy hops')
+      .default('false'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
+    PG_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+      .optional(),
+    SOCKET_ADAPTER: z.enum(['none', 'redis', 'postgres']).optional(),
+    RATE_LIMIT: bool.default(true),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production') {
+      if (!env.SESSION_SECRET)
+        ctx.addIssue({ code: 'custom', path: ['SESSION_SECRET'], message: 'is required in production' });
+      if (!env.DATABASE_URL)
+        ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'is required in production' });
+    }
+    if (env.SOCKET_ADAPTER === 'redis' && !env.REDIS_URL)
+      ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required when SOCKET_ADAPTER=redis' });
+  });
+
+export type Env = z.infer<typeof schema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  isProduction: boolean;
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  sessionSecret: string | undefined;
+  trustProxy: boolean | number;
+  logLevel: Env['LOG_LEVEL'];
+  bcryptCost: number;
+  poolMax: number;
+  redisUrl: string | undefined;
+  socketAdapter: 'none' | 'redis' | 'postgres';
+  rateLimit: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid environment:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  // An empty variable means "not set", as in most shells' `FOO= cmd`.
+  const cleaned = Object.fromEntries(
+    Object.entries(source).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`),
+    );
+  }
+  const env = parsed.data;
+  const trust = env.TRUST_PROXY;
+  return {
+    env: env.NODE_ENV,
+    isProduction: env.NODE_ENV === 'production',
+    port: env.PORT,
+    host: env.HOST ?? (env.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1'),
+    databaseUrl: env.DATABASE_URL,
+    dataDir: env.DATA_DIR,
+    sessionSecret: env.SESSION_SECRET,
+    trustProxy: trust === 'true' ? true : trust === 'false' ? false : Number(trust),
+    logLevel: env.LOG_LEVEL,
+    bcryptCost: env.BCRYPT_COST,
+    poolMax: env.PG_POOL_MAX,
+    redisUrl: env.REDIS_URL,
+    socketAdapter: env.SOCKET_ADAPTER ?? (env.REDIS_URL ? 'redis' : 'none'),
+    rateLimit: env.RATE_LIMIT,
+  };
+}

@@ -1,0 +1,55 @@
+// The one door to PostgreSQL: every other module gets a `Db` from here.
+import pg from 'pg';
+import type { Logger } from '../logger.js';
+
+// bigint columns come back as JS numbers: ids stay far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+/** Anything that runs a query: the pool, or a client inside a transaction. */
+export type Db = Pick<pg.Pool, 'query'> | pg.PoolClient;
+export type { QueryResultRow } from 'pg';
+
+export function createPool(url: string, opts: { max: number; logger: Logger }): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    // A statement that hangs (a lock, a dead server) must not hold a request forever.
+    statement_timeout: 15_000,
+    application_name: 'leos-chat',
+  });
+  // An idle client whose connection drops emits here; without a listener the process dies.
+  pool.on('error', (err) => opts.logger.warn({ err }, 'idle database connection lost'));
+  return pool;
+}
+
+export async function withTransaction<T>(
+  pool: pg.Pool,
+  fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** A single connection for LISTEN or admin work; the caller ends it. */
+export function createClient(url: string): pg.Client {
+  return new pg.Client({ connectionString: url, application_name: 'leos-chat-admin' });
+}
+
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  const e = err as { code?: string; constraint?: string };
+  return e?.code === '23505' && (constraint === undefined || e.constraint === constraint);
+}

@@ -1,0 +1,101 @@
+import { Router, type Request, type RequestHandler } from 'express';
+import { AppError } from '../errors.js';
+import * as accounts from '../services/accounts.js';
+import type { Ctx } from '../services/context.js';
+import {
+  destroySession,
+  flash,
+  regenerateSession,
+  renderForm,
+  requireUser,
+  safeNext,
+  saveSession,
+  userId,
+} from './helpers.js';
+import { SESSION_COOKIE } from './session.js';
+
+/** Starts a fresh session for the user: a new id at every login, so none can be fixed in advance. */
+async function logIn(req: Request, user: accounts.User) {
+  await regenerateSession(req);
+  req.session.userId = user.id;
+  await saveSession(req);
+}
+
+export function accountRoutes(
+  ctx: Ctx,
+  limits: { login: RequestHandler; signup: RequestHandler },
+): Router {
+  const r = Router();
+
+  r.get('/signup', (req, res) => {
+    if (res.locals.user) return res.redirect(303, '/');
+    res.render('signup', { values: {}, errors: {} });
+  });
+
+  r.post('/signup', limits.signup, async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    try {
+      const user = await accounts.register(ctx, body);
+      await logIn(req, user);
+      res.redirect(303, '/');
+    } catch (err) {
+      renderForm(res, 'signup', err, body);
+    }
+  });
+
+  r.get('/login', (req, res) => {
+    if (res.locals.user) return res.redirect(303, safeNext(req.query.next));
+    res.render('login', { values: { next: safeNext(req.query.next, '') }, errors: {} });
+  });
+
+  r.post('/login', limits.login, async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    try {
+      const user = await accounts.authenticate(ctx, body);
+      await logIn(req, user);
+      res.redirect(303, safeNext(body.next));
+    } catch (err) {
+      renderForm(res, 'login', err, { email: body.email, next: safeNext(body.next, '') });
+    }
+  });
+
+  r.post('/logout', async (req, res) => {
+    const sid = req.sessionID;
+    if (req.session) await destroySession(req);
+    ctx.notify.sessionsEnded([sid]);
+    res.clearCookie(SESSION_COOKIE);
+    res.redirect(303, '/login');
+  });
+
+  r.get('/account', requireUser, (_req, res) => {
+    res.render('account', { values: {}, errors: {} });
+  });
+
+  r.post('/account/password', requireUser, async (req, res) => {
+    try {
+      await accounts.changePassword(ctx, userId(res), req.sessionID, req.body);
+      flash(req, 'Your password was changed. Your other sessions were logged out.');
+      res.redirect(303, '/account');
+    } catch (err) {
+      renderForm(res, 'account', err, {});
+    }
+  });
+
+  r.post('/account/delete', requireUser, async (req, res) => {
+    try {
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      await accounts.deleteAccount(ctx, userId(res), { password: body.deletePassword });
+    } catch (err) {
+      if (err instanceof AppError && err.fields?.password) {
+        err.fields.deletePassword = err.fields.password;
+        delete err.fields.password;
+      }
+      return renderForm(res, 'account', err, {});
+    }
+    await destroySession(req).catch(() => undefined); // already deleted with the account
+    res.clearCookie(SESSION_COOKIE);
+    res.redirect(303, '/?deleted=1');
+  });
+
+  return r;
+}

@@ -1,0 +1,50 @@
+// The one place that emits to sockets. Services call it after their write has
+// committed; before the Socket.IO server is attached (plain HTTP tests) it emits nothing.
+import type { Server } from 'socket.io';
+import type {
+  ClientToServerEvents,
+  MessageDto,
+  PresenceDto,
+  ReadDto,
+  ServerToClientEvents,
+  SocketData,
+  TypingDto,
+} from './protocol.js';
+
+export type IoServer = Server<ClientToServerEvents, ServerToClientEvents, object, SocketData>;
+
+export const userRoom = (id: number) => `user:${id}`;
+export const sessionRoom = (sid: string) => `session:${sid}`;
+
+export class Notify {
+  private io: IoServer | undefined;
+
+  attach(io: IoServer): void {
+    this.io = io;
+  }
+
+  messageNew(memberIds: number[], message: MessageDto): void {
+    this.io?.to(memberIds.map(userRoom)).emit('message:new', message);
+  }
+
+  conversationRead(memberIds: number[], read: ReadDto): void {
+    this.io?.to(memberIds.map(userRoom)).emit('conversation:read', read);
+  }
+
+  typing(recipientIds: number[], typing: TypingDto): void {
+    if (recipientIds.length) this.io?.to(recipientIds.map(userRoom)).emit('typing', typing);
+  }
+
+  presence(recipientIds: number[], presence: PresenceDto): void {
+    if (recipientIds.length) this.io?.to(recipientIds.map(userRoom)).emit('presence', presence);
+  }
+
+  /** Sessions that were ended (logout, password change, deletion) lose their sockets. */
+  sessionsEnded(sids: string[]): void {
+    if (sids.length) this.io?.in(sids.map(sessionRoom)).disconnectSockets(true);
+  }
+
+  userDeleted(userId: number): void {
+    this.io?.in(userRoom(userId)).disconnectSockets(true);
+  }
+}

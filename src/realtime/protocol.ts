@@ -1,0 +1,73 @@
+// The socket protocol, typed once and used by the server and the browser script.
+// Every client event is acked: {ok: true, ...} or {ok: false, error}.
+
+export interface MessageDto {
+  id: number; // database order within a conversation
+  conversationId: number;
+  senderId: number | null; // null: the sender deleted their account
+  senderName: string;
+  clientId: string;
+  body: string;
+  createdAt: string; // ISO 8601
+}
+
+export interface ErrorDto {
+  code: string; // 'invalid' | 'not_found' | 'rate_limited' | 'unavailable' | 'internal' ...
+  message: string;
+}
+
+export type Ack<T extends object = object> = ({ ok: true } & T) | { ok: false; error: ErrorDto };
+
+export interface ReadDto {
+  conversationId: number;
+  userId: number;
+  messageId: number;
+}
+
+export interface TypingDto {
+  conversationId: number;
+  userId: number;
+  name: string;
+  typing: boolean;
+}
+
+export interface PresenceDto {
+  userId: number;
+  online: boolean;
+  lastSeenAt: string | null;
+}
+
+export interface InboxEntryDto {
+  conversationId: number;
+  unread: number;
+}
+
+export interface ClientToServerEvents {
+  'message:send': (
+    p: { conversationId: number; body: string; clientId: string },
+    ack: (r: Ack<{ message: MessageDto }>) => void,
+  ) => void;
+  sync: (
+    p: { conversationId: number; after: number },
+    ack: (r: Ack<{ messages: MessageDto[]; hasMore: boolean }>) => void,
+  ) => void;
+  'conversation:read': (
+    p: { conversationId: number; messageId: number },
+    ack: (r: Ack<{ unread: number }>) => void,
+  ) => void;
+  typing: (p: { conversationId: number; typing: boolean }, ack: (r: Ack) => void) => void;
+  'inbox:sync': (p: Record<string, never>, ack: (r: Ack<{ unread: InboxEntryDto[] }>) => void) => void;
+}
+
+export interface ServerToClientEvents {
+  'message:new': (m: MessageDto) => void;
+  'conversation:read': (r: ReadDto) => void;
+  typing: (t: TypingDto) => void;
+  presence: (p: PresenceDto) => void;
+}
+
+export interface SocketData {
+  userId: number;
+  displayName: string;
+  sessionId: string;
+}

@@ -1,0 +1,95 @@
+import bcrypt from 'bcrypt';
+import { z } from 'zod';
+import { AppError, invalid } from '../errors.js';
+import { isUniqueViolation, withTransaction } from '../db/pool.js';
+import * as users from '../db/users.js';
+import { deleteSessionsOfUser } from '../db/sessions.js';
+import type { Ctx } from './context.js';
+import { displayNameSchema, emailSchema, parseFields, passwordSchema } from './validation.js';
+
+export type { User } from '../db/users.js';
+
+const signupSchema = z.object({
+  email: emailSchema,
+  displayName: displayNameSchema,
+  password: passwordSchema,
+});
+const loginSchema = z.object({
+  email: z.string().trim().min(1, 'Enter your email.').max(254),
+  password: z.string().min(1, 'Enter your password.').max(1024),
+});
+const changePasswordSchema = z.object({
+  currentPassword: z.string().min(1, 'Enter your current password.').max(1024),
+  newPassword: passwordSchema,
+});
+
+const WRONG_LOGIN = 'Wrong email or password.';
+// Compared against when the email is unknown, so both failures take the same time.
+let dummyHash: Promise<string> | undefined;
+function getDummyHash(cost: number) {
+  dummyHash ??= bcrypt.hash('not-a-real-password', cost);
+  return dummyHash;
+}
+
+export async function register(ctx: Ctx, input: unknown): Promise<users.User> {
+  const data = parseFields(signupSchema, input);
+  const passwordHash = await bcrypt.hash(data.password, ctx.bcryptCost);
+  try {
+    return await users.insertUser(ctx.db, { ...data, passwordHash });
+  } catch (err) {
+    if (isUniqueViolation(err, 'users_email_lower_key')) {
+      throw invalid({ email: 'An account already uses that email. Log in instead?' });
+    }
+    throw err;
+  }
+}
+
+export async function authenticate(ctx: Ctx, input: unknown): Promise<users.User> {
+  const data = parseFields(loginSchema, input);
+  const user = await users.findUserByEmail(ctx.db, data.email);
+  const hash = user?.passwordHash ?? (await getDummyHash(ctx.bcryptCost));
+  const ok = await bcrypt.compare(data.password, hash);
+  if (!user || !ok) throw new AppError(401, WRONG_LOGIN, 'wrong_login');
+  const { passwordHash: _hidden, ...publicUser } = user;
+  return publicUser;
+}
+
+async function checkPassword(ctx: Ctx, userId: number, password: string, field: string) {
+  const hash = await users.findPasswordHash(ctx.db, userId);
+  if (!hash || !(await bcrypt.compare(password, hash))) {
+    throw invalid({ [field]: 'That is not your current password.' });
+  }
+}
+
+/** Changes the password and ends every other session of the user (their sockets too). */
+export async function changePassword(
+  ctx: Ctx,
+  userId: number,
+  currentSid: string,
+  input: unknown,
+): Promise<void> {
+  const data = parseFields(changePasswordSchema, input);
+  await checkPassword(ctx, userId, data.currentPassword, 'currentPassword');
+  const hash = await bcrypt.hash(data.newPassword, ctx.bcryptCost);
+  const ended = await withTransaction(ctx.db, async (tx) => {
+    await users.updatePasswordHash(tx, userId, hash);
+    return deleteSessionsOfUser(tx, userId, currentSid);
+  });
+  ctx.notify.sessionsEnded(ended);
+}
+
+/** Deletes the account; messages stay for the others, shown as from "Deleted user". */
+export async function deleteAccount(ctx: Ctx, userId: number, input: unknown): Promise<void> {
+  const data = parseFields(z.object({ password: z.string().min(1, 'Enter your password.').max(1024) }), input);
+  await checkPassword(ctx, userId, data.password, 'password');
+  const ended = await withTransaction(ctx.db, async (tx) => {
+    await users.deleteUser(tx, userId);
+    return deleteSessionsOfUser(tx, userId);
+  });
+  ctx.notify.sessionsEnded(ended);
+  ctx.notify.userDeleted(userId);
+}
+
+export async function findUser(ctx: Ctx, id: number): Promise<users.User | undefined> {
+  return users.findUserById(ctx.db, id);
+}

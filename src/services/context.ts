@@ -1,0 +1,11 @@
+import type { Logger } from '../logger.js';
+import type { Pool } from '../db/pool.js';
+import type { Notify } from '../realtime/notify.js';
+
+/** What every service needs; built once in createApp and shared with the socket layer. */
+export interface Ctx {
+  db: Pool;
+  logger: Logger;
+  notify: Notify;
+  bcryptCost: number;
+}

@@ -1,0 +1,101 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import request from 'supertest';
+import { createApp, type App } from '../../src/app.js';
+import { createLogger } from '../../src/logger.js';
+import { createPool, type Pool } from '../../src/db/pool.js';
+import { Notify, type IoServer } from '../../src/realtime/notify.js';
+import { createSocketServer } from '../../src/realtime/socket.js';
+import { createTestDatabase } from './db.js';
+
+export interface TestApp extends App {
+  pool: Pool;
+  io: IoServer;
+  server: http.Server;
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+/** The real app and Socket.IO on a random loopback port, with its own fresh database. */
+export async function startTestApp(opts: { rateLimit?: boolean } = {}): Promise<TestApp> {
+  const db = await createTestDatabase();
+  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const pool = createPool(db.url, { max: 8, logger });
+  const built = createApp({
+    config: { isProduction: false, trustProxy: false, bcryptCost: 4, rateLimit: opts.rateLimit ?? false },
+    db: pool,
+    logger,
+    sessionSecret: 'test-secret-that-is-at-least-32-characters',
+    notify: new Notify(),
+    pruneSessions: false,
+  });
+  const server = http.createServer(built.app);
+  const io = createSocketServer(server, { ctx: built.ctx, sessionMiddleware: built.session.middleware });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    ...built,
+    pool,
+    io,
+    server,
+    baseUrl: `http://127.0.0.1:${port}`,
+    async close() {
+      await new Promise((r) => io.close(() => r(undefined)));
+      await pool.end();
+      await db.drop();
+    },
+  };
+}
+
+export type Agent = ReturnType<typeof request.agent>;
+
+export function csrfFrom(html: string): string {
+  const m = /name="_csrf" value="([^"]+)"/.exec(html);
+  if (!m?.[1]) throw new Error('no CSRF token on the page');
+  return m[1];
+}
+
+/** GETs a page and returns its CSRF token, as a browser would before posting. */
+export async function tokenFor(agent: Agent, path: string): Promise<string> {
+  const res = await agent.get(path);
+  return csrfFrom(res.text);
+}
+
+export async function post(agent: Agent, path: string, form: Record<string, string>, from = path) {
+  const _csrf = await tokenFor(agent, from);
+  return agent.post(path).type('form').send({ ...form, _csrf });
+}
+
+let counter = 0;
+export function uniqueEmail(prefix = 'user'): string {
+  return `${prefix}${Date.now().toString(36)}${counter++}@example.com`;
+}
+
+export interface TestUser {
+  agent: Agent;
+  email: string;
+  displayName: string;
+  password: string;
+  id: number;
+}
+
+export async function signUp(
+  app: TestApp,
+  over: Partial<Pick<TestUser, 'email' | 'displayName' | 'password'>> = {},
+): Promise<TestUser> {
+  const agent = request.agent(app.baseUrl);
+  const email = over.email ?? uniqueEmail();
+  const displayName = over.displayName ?? `User ${counter}`;
+  const password = over.password ?? 'correct horse battery';
+  const res = await post(agent, '/signup', { email, displayName, password });
+  if (res.status !== 303) throw new Error(`signup failed: ${res.status} ${res.text.slice(0, 300)}`);
+  const { rows } = await app.pool.query<{ id: number }>('SELECT id FROM users WHERE lower(email) = lower($1)', [
+    email,
+  ]);
+  return { agent, email, displayName, password, id: rows[0]!.id };
+}
+
+export function sessionCookie(res: { headers: Record<string, unknown> }): string | undefined {
+  const set = res.headers['set-cookie'] as string[] | undefined;
+  return set?.find((c) => c.startsWith('chat.sid='))?.split(';')[0];
+}
