@@ -14,6 +14,8 @@ import { AppError } from './errors.js';
 import { Notify } from './realtime/notify.js';
 import type { Ctx } from './services/context.js';
 import * as accounts from './services/accounts.js';
+import { MessageWriter } from './services/message-writer.js';
+import { conversationRoutes } from './http/conversations.js';
 import { createSession, type SessionSetup } from './http/session.js';
 import { accountRoutes } from './http/accounts.js';
 import { pageRoutes } from './http/pages.js';
@@ -43,6 +45,7 @@ export function createApp(opts: AppOptions): App {
     logger,
     notify: opts.notify ?? new Notify(),
     bcryptCost: config.bcryptCost,
+    writer: new MessageWriter(opts.db, logger),
   };
   const session = createSession({
     pool: opts.db,
@@ -56,6 +59,8 @@ export function createApp(opts: AppOptions): App {
   app.set('view engine', 'ejs');
   app.set('views', path.join(ROOT, 'views'));
   app.disable('x-powered-by');
+  app.locals.formatTime = formatTime;
+  app.locals.firstLine = firstLine;
 
   app.use(
     helmet({
@@ -146,6 +151,7 @@ export function createApp(opts: AppOptions): App {
   const limits = makeLimits(config.rateLimit);
   app.use(accountRoutes(ctx, limits));
   app.use(pageRoutes(ctx));
+  app.use(conversationRoutes(ctx));
 
   app.use((_req, _res, next) => next(new AppError(404, 'There is no page at this address.', 'not_found')));
   app.use(errorHandler);
@@ -215,3 +221,14 @@ const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
     else res.send(html);
   });
 };
+
+/** Shown without JavaScript; the browser script rewrites it in the reader's own time zone. */
+function formatTime(value: Date | string): string {
+  const d = typeof value === 'string' ? new Date(value) : value;
+  return `${d.toISOString().slice(0, 10)} ${d.toISOString().slice(11, 16)} UTC`;
+}
+
+function firstLine(text: string): string {
+  const line = text.trim().split(/\r?\n/, 1)[0] ?? '';
+  return [...line].length > 80 ? `${[...line].slice(0, 80).join('')}…` : line;
+}

@@ -1,2 +1,59 @@
 // The browser script: progressive enhancement over server-rendered pages.
-export {};
+// Without it every page still works through plain forms.
+import { io, type Socket } from 'socket.io-client';
+import type { ClientToServerEvents, ServerToClientEvents } from '../realtime/protocol.js';
+import { debounce, localizeTimes } from './util.js';
+import { startChat } from './chat.js';
+
+export type ChatClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+function main() {
+  localizeTimes();
+  const me = Number(document.body.dataset.me);
+  if (!me) return; // logged out: nothing live to do
+
+  const socket: ChatClientSocket = io({ withCredentials: true });
+  const baseTitle = document.title;
+  const setUnread = (n: number) => {
+    document.title = n > 0 ? `(${n > 99 ? '99+' : n}) ${baseTitle}` : baseTitle;
+  };
+
+  // The tab title counts unread messages across all conversations.
+  const refreshCounts = debounce(() => {
+    socket.emit('inbox:sync', {}, (res) => {
+      if (res.ok) setUnread(res.unread.reduce((n, c) => n + c.unread, 0));
+    });
+  }, 150);
+
+  const inbox = document.getElementById('inbox');
+  // The inbox list is re-rendered by the server and swapped in: one source of truth.
+  const refreshInbox = debounce(() => {
+    void fetch('/inbox', { credentials: 'same-origin', headers: { accept: 'text/html' } })
+      .then((r) => (r.ok ? r.text() : Promise.reject(new Error(String(r.status)))))
+      .then((html) => {
+        const current = document.getElementById('inbox');
+        if (!current) return;
+        const tpl = document.createElement('template');
+        tpl.innerHTML = html.trim();
+        const fresh = tpl.content.firstElementChild;
+        if (!fresh) return;
+        current.replaceWith(fresh);
+        localizeTimes(fresh);
+        setUnread(Number((fresh as HTMLElement).dataset.unreadTotal ?? 0));
+      })
+      .catch(() => undefined);
+  }, 150);
+
+  const refresh = inbox ? refreshInbox : refreshCounts;
+  socket.on('connect', refresh);
+  socket.on('message:new', refresh);
+  socket.on('conversation:read', (r) => {
+    if (r.userId === me) refresh();
+  });
+  if (inbox) setUnread(Number(inbox.dataset.unreadTotal ?? 0));
+
+  const log = document.getElementById('log');
+  if (log) startChat(socket, log, me, refreshCounts);
+}
+
+main();

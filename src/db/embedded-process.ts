@@ -185,25 +185,47 @@ export function inUse(dataDir: string, pid: number): EmbeddedDatabaseError {
 // Records PID + start time, so a PID recycled after a crash or reboot is not taken for the app.
 export function acquireAppLock(lockPath: string, dataDir: string): void {
   const me = JSON.stringify({ pid: process.pid, started: processStartTime(process.pid) });
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      fs.writeFileSync(lockPath, me, { flag: 'wx' });
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  // Written aside and hard-linked into place, so a racing app never reads a half-written lock,
+  // takes it for stale, and then treats our postgres as an orphan to kill.
+  const staged = `${lockPath}.${process.pid}`;
+  fs.writeFileSync(staged, me);
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (placeLock(staged, lockPath, me)) return;
+      const owner = readAppLock(lockPath);
+      if (
+        owner &&
+        owner.pid !== process.pid &&
+        isAlive(owner.pid) &&
+        (owner.started === null || owner.started === processStartTime(owner.pid))
+      ) {
+        throw inUse(dataDir, owner.pid);
+      }
+      fs.rmSync(lockPath, { force: true });
     }
-    const owner = readAppLock(lockPath);
-    if (
-      owner &&
-      owner.pid !== process.pid &&
-      isAlive(owner.pid) &&
-      (owner.started === null || owner.started === processStartTime(owner.pid))
-    ) {
-      throw inUse(dataDir, owner.pid);
-    }
-    fs.rmSync(lockPath, { force: true });
+  } finally {
+    fs.rmSync(staged, { force: true });
   }
   throw new EmbeddedDatabaseError(`Could not take the lock ${lockPath}; is another app starting?`);
+}
+
+function placeLock(staged: string, lockPath: string, content: string): boolean {
+  try {
+    fs.linkSync(staged, lockPath);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw err;
+  }
+  // File systems without hard links: exclusive create is the next best thing.
+  try {
+    fs.writeFileSync(lockPath, content, { flag: 'wx' });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
 }
 
 function readAppLock(lockPath: string): { pid: number; started: string | null } | null {
@@ -244,11 +266,12 @@ const STOP_TIMEOUT_MS = 30_000;
 export async function stopChild(child: ChildProcess, exited: Promise<string>): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   child.kill('SIGINT');
-  const timedOut = Symbol();
-  const r = await Promise.race([exited, sleep(STOP_TIMEOUT_MS).then(() => timedOut)]);
-  if (r === timedOut) {
-    child.kill('SIGKILL');
+  // Cleared on exit: a pending timer would hold the app's event loop open after shutdown.
+  const killer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  try {
     await exited;
+  } finally {
+    clearTimeout(killer);
   }
 }
 

@@ -99,8 +99,8 @@ export async function startEmbeddedDatabase(opts: {
     else await fixOwnership(ctx);
     await clearPostmasterPid(ctx);
     rotateLog(ctx.logPath);
-    server = await launch(ctx, password, opts.port);
-    await ensureChatDatabase(server.port, password);
+    server = await launch(ctx, opts.port);
+    await ensureChatDatabase(ctx, server.port, password);
     const ms = Math.round(performance.now() - t0);
     log.info(
       `embedded PostgreSQL ready on 127.0.0.1:${server.port} in ${ms} ms (${firstStart ? 'first start, cluster created' : 'existing cluster'}); log: ${ctx.logPath}`,
@@ -267,7 +267,7 @@ interface Server {
   port: number;
 }
 
-async function launch(ctx: Ctx, password: string, fixedPort?: number): Promise<Server> {
+async function launch(ctx: Ctx, fixedPort?: number): Promise<Server> {
   for (let attempt = 1; ; attempt++) {
     const port = fixedPort ?? (await findFreePort());
     const logOffset = fs.existsSync(ctx.logPath) ? fs.statSync(ctx.logPath).size : 0;
@@ -291,7 +291,7 @@ async function launch(ctx: Ctx, password: string, fixedPort?: number): Promise<S
       fs.closeSync(fd);
     }
     const exited = exitPromise(child);
-    const failure = await waitReady(child, exited, port, password);
+    const failure = await waitReady(ctx, child, exited);
     if (!failure) return { child, exited, port };
     await stopChild(child, exited);
     const tail = lastLines(readFrom(ctx.logPath, logOffset));
@@ -308,44 +308,23 @@ async function launch(ctx: Ctx, password: string, fixedPort?: number): Promise<S
   }
 }
 
-async function waitReady(
-  child: ChildProcess,
-  exited: Promise<string>,
-  port: number,
-  password: string,
-): Promise<string | null> {
+// postmaster.pid naming our child with status "ready" proves that *our* server owns the port;
+// merely connecting could reach another server that grabbed the port first.
+async function waitReady(ctx: Ctx, child: ChildProcess, exited: Promise<string>) {
   let exitReason: string | null = null;
   void exited.then((r) => (exitReason = r));
+  const pidFile = path.join(ctx.pgDir, 'postmaster.pid');
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (exitReason) return exitReason;
-    const client = new pg.Client({
-      host: '127.0.0.1',
-      port,
-      user: 'chat',
-      password,
-      database: 'postgres',
-      connectionTimeoutMillis: 2000,
-    });
-    try {
-      await client.connect();
-      await client.end();
-      return null;
-    } catch (err) {
-      await client.end().catch(() => undefined);
-      if ((err as { code?: string }).code === '28P01') {
-        await stopChild(child, exited);
-        throw new EmbeddedDatabaseError(
-          'The password in pg-password does not match the embedded PostgreSQL cluster.',
-        );
-      }
-    }
-    await Promise.race([sleep(100), exited]);
+    const lines = readFrom(pidFile, 0).split('\n');
+    if (Number(lines[0]) === child.pid && lines[7]?.trim() === 'ready') return null;
+    await Promise.race([sleep(50), exited]);
   }
   return exitReason ?? `not ready after ${READY_TIMEOUT_MS / 1000} s`;
 }
 
-async function ensureChatDatabase(port: number, password: string): Promise<void> {
+async function ensureChatDatabase(ctx: Ctx, port: number, password: string): Promise<void> {
   const client = new pg.Client({
     host: '127.0.0.1',
     port,
@@ -353,7 +332,14 @@ async function ensureChatDatabase(port: number, password: string): Promise<void>
     password,
     database: 'postgres',
   });
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (err) {
+    if ((err as { code?: string }).code !== '28P01') throw err;
+    throw new EmbeddedDatabaseError(
+      `The password in ${path.join(ctx.dataDir, 'pg-password')} does not match the embedded PostgreSQL cluster in ${ctx.pgDir}.`,
+    );
+  }
   try {
     const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = 'chat'");
     // Checked on every start: an app killed right after initdb must still get its database.

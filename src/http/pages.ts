@@ -1,14 +1,35 @@
 import { Router } from 'express';
 import type { Ctx } from '../services/context.js';
+import * as conversations from '../services/conversations.js';
+import { requireUser, userId } from './helpers.js';
+import { AppError } from '../errors.js';
 
-export function pageRoutes(_ctx: Ctx): Router {
+export function pageRoutes(ctx: Ctx): Router {
   const r = Router();
 
-  r.get('/', (req, res) => {
+  r.get('/', async (req, res) => {
     if (!res.locals.user) {
       return res.render('welcome', { deleted: req.query.deleted === '1' });
     }
-    res.render('home', {});
+    res.render('home', { inbox: await conversations.inbox(ctx, userId(res)) });
+  });
+
+  // The inbox list alone: the browser script swaps it in when something changes.
+  r.get('/inbox', requireUser, async (_req, res) => {
+    res.render('partials/inbox', { inbox: await conversations.inbox(ctx, userId(res)) });
+  });
+
+  r.get('/search', requireUser, async (req, res) => {
+    const raw = req.query.email;
+    if (raw === undefined) return res.render('search', { values: {}, errors: {}, result: undefined });
+    const email = typeof raw === 'string' ? raw : '';
+    try {
+      const result = await conversations.searchByEmail(ctx, userId(res), { email });
+      res.render('search', { values: { email }, errors: {}, result });
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      res.status(err.status).render('search', { values: { email }, errors: err.fields ?? {}, result: undefined });
+    }
   });
 
   return r;

@@ -1,10 +1,72 @@
+// Thin adapters: parse nothing here beyond the envelope, call a service, ack.
 import type { Socket } from 'socket.io';
+import { AppError } from '../errors.js';
 import type { Ctx } from '../services/context.js';
-import type { IoServer } from './notify.js';
-import type { ClientToServerEvents, ServerToClientEvents, SocketData } from './protocol.js';
+import * as messages from '../services/messages.js';
+import * as conversations from '../services/conversations.js';
+import { touchLastSeen } from '../db/users.js';
+import { userRoom, type IoServer } from './notify.js';
+import type { ClientToServerEvents, ErrorDto, ServerToClientEvents, SocketData } from './protocol.js';
 
 export type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, object, SocketData>;
 
-export function registerHandlers(_io: IoServer, _socket: ChatSocket, _ctx: Ctx): void {
-  // Filled in with the live-messages work.
+function toError(err: unknown): ErrorDto {
+  if (err instanceof AppError) {
+    const field = err.fields && Object.values(err.fields)[0];
+    return { code: err.code, message: field ?? err.message };
+  }
+  return { code: 'internal', message: 'Something went wrong on our side. Please try again.' };
+}
+
+export function registerHandlers(io: IoServer, socket: ChatSocket, ctx: Ctx): void {
+  const user = () => ({ id: socket.data.userId, displayName: socket.data.displayName });
+
+  /** Every event is acked; a bad payload or a missing ack never throws out of here. */
+  const on = (event: keyof ClientToServerEvents, handler: (payload: unknown) => Promise<object>) => {
+    socket.on(event, (payload: unknown, ack: unknown) => {
+      const reply = typeof ack === 'function' ? (ack as (r: object) => void) : () => undefined;
+      handler(payload).then(
+        (result) => reply({ ok: true, ...result }),
+        (err: unknown) => {
+          if (!(err instanceof AppError) || err.status >= 500) {
+            ctx.logger.error({ err, event, userId: socket.data.userId }, 'socket handler failed');
+          }
+          reply({ ok: false, error: toError(err) });
+        },
+      );
+    });
+  };
+
+  on('message:send', async (p) => ({ message: await messages.sendMessage(ctx, user(), p) }));
+  on('sync', (p) => messages.syncMessages(ctx, socket.data.userId, p));
+  on('conversation:read', async (p) => {
+    await messages.markRead(ctx, socket.data.userId, p);
+    return {};
+  });
+  on('typing', async (p) => {
+    await messages.setTyping(ctx, user(), p);
+    return {};
+  });
+  on('inbox:sync', async () => {
+    const rows = await conversations.inbox(ctx, socket.data.userId);
+    return { unread: rows.map((r) => ({ conversationId: r.id, unread: r.unread })) };
+  });
+
+  void announcePresence(io, socket, ctx, true);
+  socket.on('disconnect', () => void announcePresence(io, socket, ctx, false));
+}
+
+/** Online when the first socket of a user connects, offline when the last one goes. */
+async function announcePresence(io: IoServer, socket: ChatSocket, ctx: Ctx, connecting: boolean) {
+  const userId = socket.data.userId;
+  try {
+    const sockets = await io.in(userRoom(userId)).fetchSockets();
+    const others = sockets.filter((s) => s.id !== socket.id).length;
+    if (others > 0) return;
+    const lastSeenAt = await touchLastSeen(ctx.db, userId);
+    const contacts = await conversations.contactsOf(ctx, userId);
+    ctx.notify.presence(contacts, { userId, online: connecting, lastSeenAt: lastSeenAt.toISOString() });
+  } catch (err) {
+    ctx.logger.warn({ err, userId }, 'presence update failed');
+  }
 }

@@ -44,6 +44,13 @@ export class Notify {
     if (sids.length) this.io?.in(sids.map(sessionRoom)).disconnectSockets(true);
   }
 
+  /** Which of these users have a socket open on any instance. */
+  async onlineAmong(userIds: number[]): Promise<Set<number>> {
+    if (!this.io || !userIds.length) return new Set();
+    const sockets = await this.io.in(userIds.map(userRoom)).fetchSockets();
+    return new Set(sockets.map((s) => s.data.userId));
+  }
+
   userDeleted(userId: number): void {
     this.io?.in(userRoom(userId)).disconnectSockets(true);
   }

@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { Pool } from '../db/pool.js';
 import type { Notify } from '../realtime/notify.js';
+import type { MessageWriter } from './message-writer.js';
 
 /** What every service needs; built once in createApp and shared with the socket layer. */
 export interface Ctx {
@@ -8,4 +9,5 @@ export interface Ctx {
   logger: Logger;
   notify: Notify;
   bcryptCost: number;
+  writer: MessageWriter;
 }

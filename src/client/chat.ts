@@ -1,0 +1,326 @@
+// The conversation page: send over the socket without a reload, show what
+// arrives live, catch up after a reconnect, and the small live signs.
+import type { MessageDto } from '../realtime/protocol.js';
+import type { ChatClientSocket } from './app.js';
+import { el, localizeTime, localizeTimes, uuid } from './util.js';
+
+const ACK_TIMEOUT = 10_000;
+const TYPING_REFRESH = 3_000;
+const TYPING_IDLE = 4_000;
+const TYPING_SHOWN = 6_000;
+
+export function startChat(socket: ChatClientSocket, log: HTMLElement, me: number, onCounts: () => void) {
+  const conversationId = Number(log.dataset.conversationId);
+  const latest = log.dataset.latest === 'true';
+  const list = document.getElementById('messages') as HTMLOListElement;
+  const form = document.getElementById('composer') as HTMLFormElement;
+  const box = document.getElementById('composer-body') as HTMLTextAreaElement;
+  const errorLine = document.getElementById('composer-error') as HTMLElement;
+  const counter = document.getElementById('counter') as HTMLElement;
+  const newButton = document.getElementById('new-messages') as HTMLButtonElement;
+  const typingLine = document.getElementById('typing') as HTMLElement;
+  const banner = document.getElementById('connection') as HTMLElement;
+  const presence = document.querySelector<HTMLElement>('.presence[data-user-id]');
+  const max = Number(counter.dataset.max);
+
+  const known = new Set<number>();
+  list.querySelectorAll<HTMLElement>('li.msg[data-id]').forEach((li) => known.add(Number(li.dataset.id)));
+  // Everything up to here is known to be complete: sync asks for what came after it.
+  let watermark = Number(log.dataset.lastId);
+  let otherRead = Number(log.dataset.otherRead);
+  let readSent = 0;
+  const pending = new Map<string, { li: HTMLLIElement; body: string; retryable: boolean }>();
+
+  const atBottom = () => log.scrollHeight - log.scrollTop - log.clientHeight < 48;
+  const toBottom = () => {
+    log.scrollTop = log.scrollHeight;
+    newButton.hidden = true;
+  };
+
+  function messageItem(m: { senderId: number | null; senderName: string; body: string; createdAt: string }) {
+    const mine = m.senderId === me;
+    const time = el('time');
+    time.dateTime = m.createdAt;
+    localizeTime(time);
+    const li = el(
+      'li',
+      { className: `msg ${mine ? 'mine' : 'theirs'}${m.senderId === null ? ' deleted-sender' : ''}` },
+      el('div', { className: 'meta' }, el('span', { className: 'sender', text: mine ? 'You' : m.senderName }), time),
+      el('p', { className: 'body', text: m.body }),
+    );
+    return li;
+  }
+
+  /** Puts a stored message in id order, once, replacing its "sending" copy. */
+  function addMessage(m: MessageDto) {
+    if (m.conversationId !== conversationId || known.has(m.id)) return;
+    known.add(m.id);
+    const wasAtBottom = atBottom();
+    const li = messageItem(m);
+    li.id = `m${m.id}`;
+    li.dataset.id = String(m.id);
+    li.dataset.clientId = m.clientId;
+    const mine = pending.get(m.clientId);
+    if (mine) {
+      pending.delete(m.clientId);
+      mine.li.replaceWith(li);
+    } else {
+      const after = [...list.querySelectorAll<HTMLElement>('li.msg[data-id]')].find(
+        (x) => Number(x.dataset.id) > m.id,
+      );
+      const firstPending = list.querySelector('li.msg.pending, li.msg.failed');
+      list.insertBefore(li, after ?? firstPending ?? null);
+    }
+    list.querySelector('li.empty')?.remove();
+    showReceipt();
+    if (m.senderId !== me) {
+      if (m.senderId !== null) setTyping(m.senderName, false);
+      if (wasAtBottom) toBottom();
+      else newButton.hidden = false;
+      markReadIfSeen();
+    } else if (wasAtBottom || mine) {
+      toBottom();
+    }
+  }
+
+  // ——— sending ———
+  function setState(li: HTMLLIElement, kind: 'pending' | 'failed', text: string, onRetry?: () => void) {
+    li.classList.toggle('pending', kind === 'pending');
+    li.classList.toggle('failed', kind === 'failed');
+    li.querySelector('.state')?.remove();
+    const state = el('p', { className: 'state', text });
+    if (onRetry) {
+      const retry = el('button', { text: 'Retry' });
+      retry.type = 'button';
+      retry.addEventListener('click', onRetry);
+      state.append(retry);
+    }
+    li.append(state);
+  }
+
+  function send(clientId: string) {
+    const item = pending.get(clientId);
+    if (!item) return;
+    setState(item.li, 'pending', 'Sending…');
+    socket.timeout(ACK_TIMEOUT).emit('message:send', { conversationId, body: item.body, clientId }, (err, res) => {
+      if (!pending.has(clientId)) return; // already confirmed through message:new
+      if (!err && res.ok) return addMessage(res.message);
+      const retryable = !!err || res.ok || ['unavailable', 'internal', 'rate_limited'].includes(res.error.code);
+      item.retryable = retryable;
+      const why = err ? 'no answer from the server' : res.ok ? '' : res.error.message;
+      setState(item.li, 'failed', `Not sent — ${why} `, () => send(clientId));
+    });
+  }
+
+  function validate(body: string): string | undefined {
+    if (!body.trim()) return 'Write a message first: empty messages are not sent.';
+    const length = [...body].length;
+    if (length > max) return `Messages are at most ${max.toLocaleString('en')} characters; this one has ${length.toLocaleString('en')}.`;
+    return undefined;
+  }
+
+  function showError(text: string | undefined) {
+    errorLine.textContent = text ?? '';
+    errorLine.hidden = !text;
+    if (text) box.setAttribute('aria-invalid', 'true');
+    else box.removeAttribute('aria-invalid');
+  }
+
+  form.addEventListener('submit', (e) => {
+    e.preventDefault(); // the page never reloads to send
+    const body = box.value;
+    const problem = validate(body);
+    showError(problem);
+    if (problem) return;
+    const clientId = uuid();
+    const li = messageItem({ senderId: me, senderName: 'You', body, createdAt: new Date().toISOString() });
+    li.dataset.clientId = clientId;
+    list.append(li);
+    list.querySelector('li.empty')?.remove();
+    pending.set(clientId, { li, body, retryable: true });
+    box.value = '';
+    updateCounter();
+    stopTyping();
+    toBottom();
+    send(clientId);
+  });
+
+  box.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      form.requestSubmit();
+    }
+  });
+
+  function updateCounter() {
+    const n = [...box.value].length;
+    counter.textContent = n ? `${n.toLocaleString('en')} / ${max.toLocaleString('en')}` : `${max.toLocaleString('en')} characters at most`;
+    counter.classList.toggle('over', n > max);
+  }
+
+  // ——— typing ———
+  let typingSentAt = 0;
+  let idleTimer: ReturnType<typeof setTimeout> | undefined;
+  function stopTyping() {
+    clearTimeout(idleTimer);
+    if (typingSentAt) socket.emit('typing', { conversationId, typing: false }, () => undefined);
+    typingSentAt = 0;
+  }
+  box.addEventListener('input', () => {
+    updateCounter();
+    if (errorLine.textContent && !validate(box.value)) showError(undefined);
+    if (!box.value) return stopTyping();
+    if (Date.now() - typingSentAt > TYPING_REFRESH) {
+      typingSentAt = Date.now();
+      socket.emit('typing', { conversationId, typing: true }, () => undefined);
+    }
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(stopTyping, TYPING_IDLE);
+  });
+  box.addEventListener('blur', stopTyping);
+
+  const typers = new Map<string, ReturnType<typeof setTimeout>>();
+  function setTyping(name: string, on: boolean) {
+    clearTimeout(typers.get(name));
+    typers.delete(name);
+    if (on) typers.set(name, setTimeout(() => setTyping(name, false), TYPING_SHOWN));
+    const names = [...typers.keys()];
+    typingLine.textContent = names.length ? `${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} typing…` : '';
+  }
+  socket.on('typing', (t) => {
+    if (t.conversationId === conversationId && t.userId !== me) setTyping(t.name, t.typing);
+  });
+
+  // ——— reading ———
+  function markReadIfSeen() {
+    if (document.visibilityState !== 'visible' || !atBottom() || !latest) return;
+    const last = Math.max(0, ...known);
+    if (last <= readSent) return;
+    readSent = last;
+    socket.emit('conversation:read', { conversationId, messageId: last }, () => onCounts());
+  }
+
+  function showReceipt() {
+    list.querySelectorAll('.receipt').forEach((r) => r.remove());
+    const mine = [...list.querySelectorAll<HTMLElement>('li.msg.mine[data-id]')].filter(
+      (li) => Number(li.dataset.id) <= otherRead,
+    );
+    mine.at(-1)?.append(el('p', { className: 'receipt', text: 'Seen' }));
+  }
+
+  socket.on('conversation:read', (r) => {
+    if (r.conversationId !== conversationId) return;
+    if (r.userId === me) readSent = Math.max(readSent, r.messageId);
+    else if (r.messageId > otherRead) {
+      otherRead = r.messageId;
+      showReceipt();
+    }
+  });
+
+  // ——— receiving and catching up ———
+  socket.on('message:new', (m) => {
+    if (latest) addMessage(m);
+    else if (m.conversationId === conversationId) newButton.hidden = false;
+  });
+
+  function sync() {
+    if (!latest) return;
+    socket.emit('sync', { conversationId, after: watermark }, (res) => {
+      if (!res.ok) return;
+      for (const m of res.messages) {
+        addMessage(m);
+        watermark = Math.max(watermark, m.id);
+      }
+      if (res.hasMore) sync();
+      else markReadIfSeen();
+    });
+  }
+
+  let everConnected = false;
+  socket.on('connect', () => {
+    banner.hidden = true;
+    sync();
+    if (everConnected) {
+      // What failed while we were away goes again, with the same id: stored once.
+      for (const [clientId, item] of pending) if (item.retryable) send(clientId);
+    }
+    everConnected = true;
+  });
+  socket.on('disconnect', (reason) => {
+    banner.hidden = false;
+    if (reason === 'io server disconnect') {
+      banner.textContent = 'You were logged out here. Reload the page to log in again.';
+    } else {
+      banner.textContent = 'Connection lost — reconnecting…';
+    }
+  });
+  socket.on('connect_error', () => {
+    if (everConnected) {
+      banner.hidden = false;
+      banner.textContent = 'Connection lost — reconnecting…';
+    }
+  });
+
+  socket.on('presence', (p) => {
+    if (!presence || Number(presence.dataset.userId) !== p.userId) return;
+    presence.classList.toggle('online', p.online);
+    presence.textContent = p.online ? 'online' : 'last seen ';
+    if (!p.online && p.lastSeenAt) {
+      const t = el('time');
+      t.dateTime = p.lastSeenAt;
+      localizeTime(t);
+      presence.append(t);
+    }
+  });
+
+  // ——— scrolling and older pages ———
+  newButton.addEventListener('click', () => {
+    if (!latest) return void (location.href = `/conversations/${conversationId}`);
+    toBottom();
+    markReadIfSeen();
+  });
+
+  let loadingOlder = false;
+  async function loadOlder(link: HTMLAnchorElement) {
+    if (loadingOlder) return;
+    loadingOlder = true;
+    try {
+      const res = await fetch(`/conversations/${conversationId}/older?before=${link.dataset.older}`, {
+        credentials: 'same-origin',
+      });
+      if (!res.ok) return;
+      const tpl = document.createElement('template');
+      tpl.innerHTML = await res.text();
+      const height = log.scrollHeight;
+      link.closest('li')?.remove();
+      tpl.content.querySelectorAll<HTMLElement>('li.msg[data-id]').forEach((li) => known.add(Number(li.dataset.id)));
+      localizeTimes(tpl.content);
+      list.prepend(tpl.content);
+      log.scrollTop += log.scrollHeight - height; // keep the reader's place
+      showReceipt();
+    } finally {
+      loadingOlder = false;
+    }
+  }
+  list.addEventListener('click', (e) => {
+    const link = (e.target as HTMLElement).closest<HTMLAnchorElement>('a[data-older]');
+    if (link && latest) {
+      e.preventDefault();
+      void loadOlder(link);
+    }
+  });
+  log.addEventListener('scroll', () => {
+    if (atBottom()) {
+      newButton.hidden = true;
+      markReadIfSeen();
+    }
+    const link = list.querySelector<HTMLAnchorElement>('a[data-older]');
+    if (link && latest && log.scrollTop < 40) void loadOlder(link);
+  });
+  document.addEventListener('visibilitychange', markReadIfSeen);
+
+  updateCounter();
+  if (latest && !location.hash) toBottom();
+  else if (location.hash) document.getElementById(location.hash.slice(1))?.scrollIntoView({ block: 'end' });
+  showReceipt();
+}

@@ -1,0 +1,93 @@
+import { Router, type Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import { AppError, notFound } from '../errors.js';
+import type { Ctx } from '../services/context.js';
+import * as conversations from '../services/conversations.js';
+import * as messages from '../services/messages.js';
+import { requireUser, userId } from './helpers.js';
+
+function conversationId(raw: unknown): number {
+  const parsed = messages.idSchema.safeParse(raw);
+  if (!parsed.success) throw notFound('That conversation');
+  return parsed.data;
+}
+
+function beforeParam(raw: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  const parsed = messages.idSchema.safeParse(raw);
+  if (!parsed.success) throw new AppError(400, 'That "before" value is not a message id.', 'invalid');
+  return parsed.data;
+}
+
+async function renderConversation(
+  ctx: Ctx,
+  res: Response,
+  id: number,
+  opts: { before?: number; draft?: string; error?: string; status?: number } = {},
+) {
+  const me = userId(res);
+  const view = await conversations.conversationView(ctx, me, id, opts.before);
+  const online = await ctx.notify.onlineAmong(view.others.map((o) => o.id));
+  const last = view.messages.at(-1);
+  // Seeing the newest page counts as reading it.
+  if (!opts.before && last && last.id > view.conversation.myLastRead) {
+    await messages.markRead(ctx, me, { conversationId: id, messageId: last.id });
+  }
+  res.status(opts.status ?? 200).render('conversation', {
+    ...view,
+    before: opts.before,
+    draft: opts.draft ?? '',
+    error: opts.error,
+    clientId: randomUUID(),
+    maxBody: messages.MAX_BODY,
+    online,
+    me,
+  });
+}
+
+export function conversationRoutes(ctx: Ctx): Router {
+  const r = Router();
+  r.use('/conversations', requireUser);
+
+  r.post('/conversations', async (req, res) => {
+    const id = await conversations.openDirect(ctx, userId(res), req.body);
+    res.redirect(303, `/conversations/${id}`);
+  });
+
+  r.get('/conversations/:id', async (req, res) => {
+    await renderConversation(ctx, res, conversationId(req.params.id), { before: beforeParam(req.query.before) });
+  });
+
+  // Older messages as an HTML fragment, for the script's "Load older".
+  r.get('/conversations/:id/older', async (req, res) => {
+    const id = conversationId(req.params.id);
+    const before = beforeParam(req.query.before);
+    const page = await messages.listHistory(ctx, userId(res), id, before);
+    res.render('partials/messages', { messages: page.messages, hasMore: page.hasMore, conversationId: id, me: userId(res), layout: false });
+  });
+
+  // The no-JavaScript way to send: same service, same rules, then back to the conversation.
+  r.post('/conversations/:id/messages', async (req, res) => {
+    const id = conversationId(req.params.id);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const user = res.locals.user as { id: number; displayName: string };
+    try {
+      const message = await messages.sendMessage(ctx, user, {
+        conversationId: id,
+        body: body.body,
+        clientId: typeof body.clientId === 'string' && body.clientId ? body.clientId : randomUUID(),
+      });
+      res.redirect(303, `/conversations/${id}#m${message.id}`);
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status === 404 || err.status >= 500) throw err;
+      const draft = typeof body.body === 'string' ? body.body : '';
+      await renderConversation(ctx, res, id, {
+        draft,
+        error: err.fields?.body ?? err.fields?.clientId ?? err.message,
+        status: err.status,
+      });
+    }
+  });
+
+  return r;
+}

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { AppError, notFound } from '../errors.js';
+import { withTransaction } from '../db/pool.js';
+import * as conversations from '../db/conversations.js';
+import * as users from '../db/users.js';
+import type { Ctx } from './context.js';
+import { emailSchema, parseFields } from './validation.js';
+import { idSchema, listHistory } from './messages.js';
+
+export type SearchResult =
+  | { status: 'found'; user: { id: number; displayName: string; email: string } }
+  | { status: 'none'; email: string }
+  | { status: 'self'; email: string };
+
+/** Finds a person by email; an address that is not an email is a 400 with words. */
+export async function searchByEmail(ctx: Ctx, meId: number, input: unknown): Promise<SearchResult> {
+  const { email } = parseFields(z.object({ email: emailSchema }), input);
+  const user = await users.findUserByEmail(ctx.db, email);
+  if (!user) return { status: 'none', email };
+  if (user.id === meId) return { status: 'self', email };
+  return { status: 'found', user: { id: user.id, displayName: user.displayName, email: user.email } };
+}
+
+/** The one direct conversation between two people, made on first use. */
+export async function openDirect(ctx: Ctx, meId: number, input: unknown): Promise<number> {
+  const { userId } = parseFields(z.object({ userId: idSchema }), input);
+  if (userId === meId) throw new AppError(400, 'That is you: pick someone else to message.', 'invalid');
+  const other = await users.findUserById(ctx.db, userId);
+  if (!other) throw notFound('That person');
+  return withTransaction(ctx.db, (tx) => conversations.findOrCreateDirect(tx, meId, userId));
+}
+
+export async function inbox(ctx: Ctx, meId: number) {
+  return conversations.listInbox(ctx.db, meId);
+}
+
+export async function conversationView(ctx: Ctx, meId: number, conversationId: number, before?: number) {
+  const conversation = await conversations.findConversationFor(ctx.db, conversationId, meId);
+  if (!conversation) throw notFound('That conversation');
+  const [members, history] = await Promise.all([
+    conversations.listMembers(ctx.db, conversationId),
+    listHistory(ctx, meId, conversationId, before),
+  ]);
+  const others = members.filter((m) => m.id !== meId);
+  return { conversation, members, others, ...history };
+}
+
+export async function contactsOf(ctx: Ctx, userId: number): Promise<number[]> {
+  return conversations.listContactIds(ctx.db, userId);
+}

@@ -1,0 +1,125 @@
+import { z } from 'zod';
+import { AppError, notFound } from '../errors.js';
+import * as conversations from '../db/conversations.js';
+import * as messages from '../db/messages.js';
+import type { MessageDto } from '../realtime/protocol.js';
+import type { Ctx } from './context.js';
+import { noNul, parseFields } from './validation.js';
+
+export const MAX_BODY = 4000;
+export const PAGE_SIZE = 50;
+const SYNC_LIMIT = 500;
+export const DELETED_USER = 'Deleted user';
+
+export const idSchema = z.coerce
+  .number({ error: 'Not a valid id.' })
+  .int('Not a valid id.')
+  .positive('Not a valid id.')
+  .max(Number.MAX_SAFE_INTEGER, 'Not a valid id.');
+
+export const bodySchema = z
+  .string({ error: 'Write a message first.' })
+  .refine((s) => s.trim().length > 0, 'Write a message first: empty messages are not sent.')
+  .superRefine((s, check) => {
+    const length = [...s].length;
+    if (length > MAX_BODY) {
+      check.addIssue({
+        code: 'custom',
+        message: `Messages are at most ${MAX_BODY.toLocaleString('en')} characters; this one has ${length.toLocaleString('en')}.`,
+      });
+    }
+  })
+  .refine(noNul, 'The message contains a character that cannot be stored (NUL).');
+
+const sendSchema = z.object({
+  conversationId: idSchema,
+  body: bodySchema,
+  clientId: z.uuid({ error: 'clientId must be a UUID.' }),
+});
+
+export interface Sender {
+  id: number;
+  displayName: string;
+}
+
+export function toDto(row: messages.MessageRow, senderName?: string): MessageDto {
+  return {
+    id: row.id,
+    conversationId: row.conversationId,
+    senderId: row.senderId,
+    senderName: row.senderId === null ? DELETED_USER : (row.senderName ?? senderName ?? DELETED_USER),
+    clientId: row.clientId,
+    body: row.body,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+/** The members of a conversation the user belongs to; "not found" otherwise. */
+async function accessMembers(ctx: Ctx, conversationId: number, userId: number): Promise<number[]> {
+  const ids = await conversations.listMemberIds(ctx.db, conversationId);
+  if (!ids.includes(userId)) throw notFound('That conversation');
+  return ids;
+}
+
+/**
+ * Stores a message (once per clientId, however often it is retried) and, after
+ * the commit, sends it to every socket of every member, the sender's other tabs too.
+ */
+export async function sendMessage(ctx: Ctx, sender: Sender, input: unknown): Promise<MessageDto> {
+  const data = parseFields(sendSchema, input);
+  const memberIds = await accessMembers(ctx, data.conversationId, sender.id);
+  const { row, created } = await ctx.writer.write({ ...data, senderId: sender.id });
+  if (row.conversationId !== data.conversationId) {
+    throw new AppError(409, 'That message id was already used for another conversation.', 'conflict');
+  }
+  const dto = toDto(row, sender.displayName);
+  if (created) ctx.notify.messageNew(memberIds, dto);
+  return dto;
+}
+
+export async function listHistory(
+  ctx: Ctx,
+  userId: number,
+  conversationId: number,
+  before?: number,
+): Promise<{ messages: MessageDto[]; hasMore: boolean }> {
+  await accessMembers(ctx, conversationId, userId);
+  const page = await messages.listHistory(ctx.db, conversationId, before ?? Number.MAX_SAFE_INTEGER, PAGE_SIZE);
+  return { messages: page.messages.map((m) => toDto(m)), hasMore: page.hasMore };
+}
+
+const syncSchema = z.object({ conversationId: idSchema, after: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
+
+export async function syncMessages(
+  ctx: Ctx,
+  userId: number,
+  input: unknown,
+): Promise<{ messages: MessageDto[]; hasMore: boolean }> {
+  const data = parseFields(syncSchema, input);
+  await accessMembers(ctx, data.conversationId, userId);
+  const page = await messages.listAfter(ctx.db, data.conversationId, data.after, SYNC_LIMIT);
+  return { messages: page.messages.map((m) => toDto(m)), hasMore: page.hasMore };
+}
+
+const readSchema = z.object({ conversationId: idSchema, messageId: idSchema });
+
+/** Moves the user's read mark; every tab of every member hears of it. */
+export async function markRead(ctx: Ctx, userId: number, input: unknown): Promise<void> {
+  const data = parseFields(readSchema, input);
+  const memberIds = await accessMembers(ctx, data.conversationId, userId);
+  const mark = await conversations.advanceReadMark(ctx.db, data.conversationId, userId, data.messageId);
+  if (mark !== undefined) {
+    ctx.notify.conversationRead(memberIds, { conversationId: data.conversationId, userId, messageId: mark });
+  }
+}
+
+const typingSchema = z.object({ conversationId: idSchema, typing: z.boolean() });
+
+export async function setTyping(ctx: Ctx, user: Sender, input: unknown): Promise<void> {
+  const data = parseFields(typingSchema, input);
+  const memberIds = await accessMembers(ctx, data.conversationId, user.id);
+  ctx.notify.typing(
+    memberIds.filter((id) => id !== user.id),
+    { conversationId: data.conversationId, userId: user.id, name: user.displayName, typing: data.typing },
+  );
+}
