@@ -98,9 +98,15 @@ export function createApp(opts: AppOptions): App {
         res.setHeader('X-Request-Id', id);
         return id;
       },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url?.startsWith('/static/') === true },
+      autoLogging: {
+        ignore: (req) => req.url === '/healthz' || req.url?.startsWith('/static/') === true,
+      },
       serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        req: (req: { id: string; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url,
+        }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),
@@ -115,7 +121,10 @@ export function createApp(opts: AppOptions): App {
     }
   });
 
-  app.use('/static', express.static(path.join(ROOT, 'public'), { maxAge: config.isProduction ? '1h' : 0 }));
+  app.use(
+    '/static',
+    express.static(path.join(ROOT, 'public'), { maxAge: config.isProduction ? '1h' : 0 }),
+  );
   app.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 50 }));
   app.use(session.middleware);
 
@@ -153,7 +162,9 @@ export function createApp(opts: AppOptions): App {
   app.use(pageRoutes(ctx));
   app.use(conversationRoutes(ctx));
 
-  app.use((_req, _res, next) => next(new AppError(404, 'There is no page at this address.', 'not_found')));
+  app.use((_req, _res, next) =>
+    next(new AppError(404, 'There is no page at this address.', 'not_found')),
+  );
   app.use(errorHandler);
 
   return { app, ctx, session };
@@ -161,7 +172,9 @@ export function createApp(opts: AppOptions): App {
 
 function makeLimits(enabled: boolean): { login: RequestHandler; signup: RequestHandler } {
   const tooMany: RequestHandler = (_req, _res, next) =>
-    next(new AppError(429, 'Too many attempts. Wait a few minutes, then try again.', 'rate_limited'));
+    next(
+      new AppError(429, 'Too many attempts. Wait a few minutes, then try again.', 'rate_limited'),
+    );
   if (!enabled) {
     const pass: RequestHandler = (_req, _res, next) => next();
     return { login: pass, signup: pass };

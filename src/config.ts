@@ -21,7 +21,9 @@ const schema = z
       .string()
       .regex(/^(true|false|\d+)$/, 'must be true, false or a number of proxy hops')
       .default('false'),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
     BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
     PG_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
     REDIS_URL: z
@@ -34,12 +36,24 @@ const schema = z
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production') {
       if (!env.SESSION_SECRET)
-        ctx.addIssue({ code: 'custom', path: ['SESSION_SECRET'], message: 'is required in production' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['SESSION_SECRET'],
+          message: 'is required in production',
+        });
       if (!env.DATABASE_URL)
-        ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'is required in production' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['DATABASE_URL'],
+          message: 'is required in production',
+        });
     }
     if (env.SOCKET_ADAPTER === 'redis' && !env.REDIS_URL)
-      ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required when SOCKET_ADAPTER=redis' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_URL'],
+        message: 'is required when SOCKET_ADAPTER=redis',
+      });
   });
 
 export type Env = z.infer<typeof schema>;

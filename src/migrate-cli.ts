@@ -7,7 +7,9 @@ import { migrate } from './db/migrate.js';
 const config = loadConfig();
 const log = createLogger(config.logLevel);
 if (!config.databaseUrl) {
-  console.error('DATABASE_URL is required for npm run migrate (npm start migrates the embedded database itself).');
+  console.error(
+    'DATABASE_URL is required for npm run migrate (npm start migrates the embedded database itself).',
+  );
   process.exit(1);
 }
 const pool = createPool(config.databaseUrl, { max: 1, logger: log });

@@ -75,7 +75,7 @@ export async function main(): Promise<void> {
     const { app, ctx, session } = createApp({ config, db: pool, logger: log, sessionSecret });
     const server = http.createServer(app);
     const io = createSocketServer(server, { ctx, sessionMiddleware: session.middleware });
-    const closeAdapter = await attachAdapter(io, config, pool, databaseUrl, log);
+    const closeAdapter = await attachAdapter(io, config, databaseUrl, log);
 
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -83,7 +83,8 @@ export async function main(): Promise<void> {
     });
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
-    const shown = config.host === '0.0.0.0' || config.host === '127.0.0.1' ? 'localhost' : config.host;
+    const shown =
+      config.host === '0.0.0.0' || config.host === '127.0.0.1' ? 'localhost' : config.host;
     log.info(
       { ms: Date.now() - started, database: embedded ? 'embedded' : 'server' },
       `Leo's Chat room is ready on http://${shown}:${port}`,

@@ -91,7 +91,10 @@ describe('accounts', () => {
 
   it('a wrong password and an unknown email get the same answer', async () => {
     const u = await signUp(app);
-    const a = await post(request.agent(app.baseUrl), '/login', { email: u.email, password: 'wrong password!' });
+    const a = await post(request.agent(app.baseUrl), '/login', {
+      email: u.email,
+      password: 'wrong password!',
+    });
     const b = await post(request.agent(app.baseUrl), '/login', {
       email: uniqueEmail('nobody'),
       password: 'wrong password!',
@@ -112,7 +115,11 @@ describe('accounts', () => {
     const res = await u.agent
       .post('/login')
       .type('form')
-      .send({ email: u.email, password: u.password, _csrf: /name="_csrf" value="([^"]+)"/.exec(page.text)![1] });
+      .send({
+        email: u.email,
+        password: u.password,
+        _csrf: /name="_csrf" value="([^"]+)"/.exec(page.text)![1],
+      });
     expect(res.status).toBe(303);
     const after = sessionCookie(res);
     expect(after).toBeDefined();
@@ -132,7 +139,10 @@ describe('accounts', () => {
     expect(await countUsers()).toBe(before);
 
     const u = await signUp(app);
-    const del = await u.agent.post('/account/delete').type('form').send({ deletePassword: u.password });
+    const del = await u.agent
+      .post('/account/delete')
+      .type('form')
+      .send({ deletePassword: u.password });
     expect(del.status).toBe(403);
     expect((await u.agent.get('/')).text).toContain('Welcome back');
   });
@@ -140,27 +150,46 @@ describe('accounts', () => {
   it('changing the password needs the current one and logs out the other sessions', async () => {
     const u = await signUp(app);
     const other = request.agent(app.baseUrl);
-    expect((await post(other, '/login', { email: u.email, password: u.password })).status).toBe(303);
+    expect((await post(other, '/login', { email: u.email, password: u.password })).status).toBe(
+      303,
+    );
 
-    const wrong = await post(u.agent, '/account/password', {
-      currentPassword: 'not my password',
-      newPassword: 'a brand new password',
-    }, '/account');
+    const wrong = await post(
+      u.agent,
+      '/account/password',
+      {
+        currentPassword: 'not my password',
+        newPassword: 'a brand new password',
+      },
+      '/account',
+    );
     expect(wrong.status).toBe(400);
     expect(wrong.text).toContain('That is not your current password.');
 
-    const ok = await post(u.agent, '/account/password', {
-      currentPassword: u.password,
-      newPassword: 'a brand new password',
-    }, '/account');
+    const ok = await post(
+      u.agent,
+      '/account/password',
+      {
+        currentPassword: u.password,
+        newPassword: 'a brand new password',
+      },
+      '/account',
+    );
     expect(ok.status).toBe(303);
     expect((await u.agent.get('/account')).text).toContain('Your password was changed');
     // The other device is logged out; the old password no longer works, the new one does.
     expect((await other.get('/account')).status).toBe(303);
-    expect((await post(request.agent(app.baseUrl), '/login', { email: u.email, password: u.password })).status).toBe(401);
     expect(
-      (await post(request.agent(app.baseUrl), '/login', { email: u.email, password: 'a brand new password' }))
+      (await post(request.agent(app.baseUrl), '/login', { email: u.email, password: u.password }))
         .status,
+    ).toBe(401);
+    expect(
+      (
+        await post(request.agent(app.baseUrl), '/login', {
+          email: u.email,
+          password: 'a brand new password',
+        })
+      ).status,
     ).toBe(303);
   });
 
@@ -169,7 +198,12 @@ describe('accounts', () => {
     const other = request.agent(app.baseUrl);
     await post(other, '/login', { email: u.email, password: u.password });
 
-    const wrong = await post(u.agent, '/account/delete', { deletePassword: 'nope nope' }, '/account');
+    const wrong = await post(
+      u.agent,
+      '/account/delete',
+      { deletePassword: 'nope nope' },
+      '/account',
+    );
     expect(wrong.status).toBe(400);
     expect(wrong.text).toContain('That is not your current password.');
     expect((await app.pool.query('SELECT 1 FROM users WHERE id = $1', [u.id])).rowCount).toBe(1);
@@ -178,10 +212,14 @@ describe('accounts', () => {
     expect(res.status).toBe(303);
     expect((await app.pool.query('SELECT 1 FROM users WHERE id = $1', [u.id])).rowCount).toBe(0);
     expect(
-      (await app.pool.query(`SELECT 1 FROM session WHERE sess ->> 'userId' = $1`, [String(u.id)])).rowCount,
+      (await app.pool.query(`SELECT 1 FROM session WHERE sess ->> 'userId' = $1`, [String(u.id)]))
+        .rowCount,
     ).toBe(0);
     expect((await other.get('/account')).status).toBe(303);
-    expect((await post(request.agent(app.baseUrl), '/login', { email: u.email, password: u.password })).status).toBe(401);
+    expect(
+      (await post(request.agent(app.baseUrl), '/login', { email: u.email, password: u.password }))
+        .status,
+    ).toBe(401);
   });
 
   it('pages that need a login send a visitor to the login page and back afterwards', async () => {
@@ -190,7 +228,12 @@ describe('accounts', () => {
     const res = await u.agent.get('/account');
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/login?next=%2Faccount');
-    const login = await post(u.agent, '/login', { email: u.email, password: u.password, next: '/account' }, '/login?next=%2Faccount');
+    const login = await post(
+      u.agent,
+      '/login',
+      { email: u.email, password: u.password, next: '/account' },
+      '/login?next=%2Faccount',
+    );
     expect(login.headers.location).toBe('/account');
   });
 
@@ -213,7 +256,10 @@ describe('accounts', () => {
   it('a body over the size limit is refused with 413, not a crash', async () => {
     const agent = request.agent(app.baseUrl);
     const _csrf = await tokenFor(agent, '/signup');
-    const res = await agent.post('/signup').type('form').send({ _csrf, displayName: 'x'.repeat(200_000) });
+    const res = await agent
+      .post('/signup')
+      .type('form')
+      .send({ _csrf, displayName: 'x'.repeat(200_000) });
     expect(res.status).toBe(413);
     expect((await request(app.baseUrl).get('/healthz')).status).toBe(200);
   });
@@ -238,7 +284,7 @@ describe('accounts', () => {
   it('applying the migrations a second time changes nothing', async () => {
     const schema = async () =>
       (
-        await app.pool.query(
+        await app.pool.query<{ table_name: string; column_name: string; data_type: string }>(
           `SELECT table_name, column_name, data_type FROM information_schema.columns
            WHERE table_schema = 'public' ORDER BY 1, 2`,
         )
@@ -264,7 +310,9 @@ describe('login rate limit', () => {
     const agent = request.agent(limited.baseUrl);
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) {
-      statuses.push((await post(agent, '/login', { email: u.email, password: `wrong ${i} password` })).status);
+      statuses.push(
+        (await post(agent, '/login', { email: u.email, password: `wrong ${i} password` })).status,
+      );
     }
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
     const last = await post(agent, '/login', { email: u.email, password: u.password });
@@ -272,6 +320,13 @@ describe('login rate limit', () => {
     expect(last.text).toContain('Too many attempts');
     // Another account from the same place is not locked out by it.
     const v = await signUp(limited);
-    expect((await post(request.agent(limited.baseUrl), '/login', { email: v.email, password: v.password })).status).toBe(303);
+    expect(
+      (
+        await post(request.agent(limited.baseUrl), '/login', {
+          email: v.email,
+          password: v.password,
+        })
+      ).status,
+    ).toBe(303);
   });
 });

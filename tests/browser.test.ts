@@ -106,8 +106,12 @@ describe.skipIf(!hasChromium)('two people chatting in real browsers', () => {
     await boBox.press('Shift+Enter');
     await boBox.pressSequentially('second line');
     await boBox.press('Enter');
-    await expect.poll(() => ann.getByRole('log').textContent(), { timeout: 10_000 }).toContain('second line');
-    expect(await ann.locator('#messages li.msg.theirs .body').last().textContent()).toBe('Hi Ann\nsecond line');
+    await expect
+      .poll(() => ann.getByRole('log').textContent(), { timeout: 10_000 })
+      .toContain('second line');
+    expect(await ann.locator('#messages li.msg.theirs .body').last().textContent()).toBe(
+      'Hi Ann\nsecond line',
+    );
     await expect.poll(() => ann.locator('#typing').textContent()).toBe('');
     // Ann's message was seen by Bo.
     await expect.poll(() => ann.locator('.receipt').textContent()).toBe('Seen');
@@ -117,7 +121,9 @@ describe.skipIf(!hasChromium)('two people chatting in real browsers', () => {
     // An empty message is refused in words, and nothing is sent.
     await boBox.fill('   ');
     await bo.getByRole('button', { name: 'Send' }).click();
-    await expect.poll(() => bo.locator('#composer-error').textContent()).toContain('Write a message first');
+    await expect
+      .poll(() => bo.locator('#composer-error').textContent())
+      .toContain('Write a message first');
     expect(await bo.locator('#messages li.msg').count()).toBe(2);
     expect(await noSidewaysScroll(ann)).toBe(true);
   });

@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { HISTORY_SQL } from '../src/db/messages.js';
-import { post, signUp, startTestApp, tokenFor, type TestApp, type TestUser } from './support/app.js';
+import {
+  post,
+  signUp,
+  startTestApp,
+  tokenFor,
+  type TestApp,
+  type TestUser,
+} from './support/app.js';
 
 let app: TestApp;
 let ann: TestUser;
@@ -48,7 +55,12 @@ describe('search', () => {
   });
 
   it('odd search input (arrays, huge strings, markup) never gives a 500', async () => {
-    for (const q of ['email[]=a&email[]=b', `email=${'a'.repeat(5000)}@x.com`, 'email=%3Cscript%3E@x.com', 'email=%00']) {
+    for (const q of [
+      'email[]=a&email[]=b',
+      `email=${'a'.repeat(5000)}@x.com`,
+      'email=%3Cscript%3E@x.com',
+      'email=%00',
+    ]) {
       const res = await ann.agent.get(`/search?${q}`);
       expect(res.status).toBeLessThan(500);
       expect(res.text).not.toContain('<script>@');
@@ -68,14 +80,25 @@ describe('direct conversations over plain HTTP', () => {
     // Each browser has its form loaded; then both press "Message" at the same instant.
     const [tc, td] = [await tokenFor(cy.agent, '/search'), await tokenFor(di.agent, '/search')];
     const press = async (u: TestUser, token: string, other: TestUser) => {
-      const res = await u.agent.post('/conversations').type('form').send({ userId: String(other.id), _csrf: token });
+      const res = await u.agent
+        .post('/conversations')
+        .type('form')
+        .send({ userId: String(other.id), _csrf: token });
       expect(res.status).toBe(303);
       return Number(/\/conversations\/(\d+)/.exec(res.headers.location as string)![1]);
     };
-    const ids = await Promise.all([press(cy, tc, di), press(di, td, cy), press(cy, tc, di), press(di, td, cy)]);
+    const ids = await Promise.all([
+      press(cy, tc, di),
+      press(di, td, cy),
+      press(cy, tc, di),
+      press(di, td, cy),
+    ]);
     expect(new Set(ids).size).toBe(1);
-    const { rows } = await app.pool.query('SELECT count(*)::int AS n FROM conversation_members WHERE conversation_id = $1', [ids[0]]);
-    expect(rows[0].n).toBe(2);
+    const { rows } = await app.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM conversation_members WHERE conversation_id = $1',
+      [ids[0]],
+    );
+    expect(rows[0]!.n).toBe(2);
   });
 
   it('messaging yourself is refused with words', async () => {
@@ -86,7 +109,12 @@ describe('direct conversations over plain HTTP', () => {
 
   it('a message sent without JavaScript is stored, shown to both, and the inbox counts it as unread', async () => {
     const id = await openChat(ann, bo);
-    const sent = await post(ann.agent, `/conversations/${id}/messages`, { body: 'Hi Bo!\nSecond line' }, `/conversations/${id}`);
+    const sent = await post(
+      ann.agent,
+      `/conversations/${id}/messages`,
+      { body: 'Hi Bo!\nSecond line' },
+      `/conversations/${id}`,
+    );
     expect(sent.status).toBe(303);
     expect(sent.headers.location).toMatch(new RegExp(`^/conversations/${id}#m\\d+$`));
 
@@ -107,27 +135,43 @@ describe('direct conversations over plain HTTP', () => {
 
   it('empty, blank and too-long messages are refused with a clear message and nothing is stored', async () => {
     const id = await openChat(ann, bo);
-    const count = async () => (await app.pool.query('SELECT count(*)::int AS n FROM messages')).rows[0].n as number;
+    const count = async () =>
+      (await app.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM messages')).rows[0]!.n;
     const before = await count();
     for (const [body, words] of [
       ['', 'Write a message first'],
       ['   \n\t ', 'Write a message first'],
       ['x'.repeat(4001), 'at most 4,000 characters; this one has 4,001'],
     ] as const) {
-      const res = await post(ann.agent, `/conversations/${id}/messages`, { body }, `/conversations/${id}`);
+      const res = await post(
+        ann.agent,
+        `/conversations/${id}/messages`,
+        { body },
+        `/conversations/${id}`,
+      );
       expect(res.status).toBe(400);
       expect(res.text).toContain(words);
     }
     expect(await count()).toBe(before);
     // Exactly 4,000 characters, emoji included, is fine.
-    const ok = await post(ann.agent, `/conversations/${id}/messages`, { body: '😀'.repeat(4000) }, `/conversations/${id}`);
+    const ok = await post(
+      ann.agent,
+      `/conversations/${id}/messages`,
+      { body: '😀'.repeat(4000) },
+      `/conversations/${id}`,
+    );
     expect(ok.status).toBe(303);
   });
 
   it('markup in a message or a name is shown as text, never run', async () => {
     const evil = await signUp(app, { displayName: '<script>alert(1)</script>' });
     const id = await openChat(evil, ann);
-    await post(evil.agent, `/conversations/${id}/messages`, { body: '"><img src=x onerror=alert(1)><script>alert(2)</script>' }, `/conversations/${id}`);
+    await post(
+      evil.agent,
+      `/conversations/${id}/messages`,
+      { body: '"><img src=x onerror=alert(1)><script>alert(2)</script>' },
+      `/conversations/${id}`,
+    );
     const page = await ann.agent.get(`/conversations/${id}`);
     expect(page.text).not.toContain('<script>alert');
     expect(page.text).not.toContain('<img src=x');
@@ -149,7 +193,9 @@ describe('direct conversations over plain HTTP', () => {
     expect(older.status).toBe(404);
     const send = await post(eve.agent, `/conversations/${id}/messages`, { body: 'let me in' }, '/');
     expect(send.status).toBe(404);
-    expect((await app.pool.query('SELECT 1 FROM messages WHERE body = $1', ['let me in'])).rowCount).toBe(0);
+    expect(
+      (await app.pool.query('SELECT 1 FROM messages WHERE body = $1', ['let me in'])).rowCount,
+    ).toBe(0);
     for (const bad of ['abc', '-1', '1.5', '99999999999999999999']) {
       expect((await eve.agent.get(`/conversations/${bad}`)).status).toBe(404);
     }
@@ -159,7 +205,12 @@ describe('direct conversations over plain HTTP', () => {
     const fy = await signUp(app, { displayName: 'Fy' });
     const id = await openChat(ann, fy);
     for (let i = 1; i <= 60; i++) {
-      await app.ctx.writer.write({ conversationId: id, senderId: ann.id, clientId: crypto.randomUUID(), body: `message number ${i}` });
+      await app.ctx.writer.write({
+        conversationId: id,
+        senderId: ann.id,
+        clientId: crypto.randomUUID(),
+        body: `message number ${i}`,
+      });
     }
     const page = await fy.agent.get(`/conversations/${id}`);
     expect(page.text).toContain('message number 60<');
@@ -194,7 +245,12 @@ describe('direct conversations over plain HTTP', () => {
   it('a deleted account leaves its messages to the other person, from "Deleted user"', async () => {
     const gus = await signUp(app, { displayName: 'Gus' });
     const id = await openChat(gus, ann);
-    await post(gus.agent, `/conversations/${id}/messages`, { body: 'remember me' }, `/conversations/${id}`);
+    await post(
+      gus.agent,
+      `/conversations/${id}/messages`,
+      { body: 'remember me' },
+      `/conversations/${id}`,
+    );
     await post(gus.agent, '/account/delete', { deletePassword: gus.password }, '/account');
     const page = await ann.agent.get(`/conversations/${id}`);
     expect(page.status).toBe(200);

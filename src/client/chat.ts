@@ -9,7 +9,12 @@ const TYPING_REFRESH = 3_000;
 const TYPING_IDLE = 4_000;
 const TYPING_SHOWN = 6_000;
 
-export function startChat(socket: ChatClientSocket, log: HTMLElement, me: number, onCounts: () => void) {
+export function startChat(
+  socket: ChatClientSocket,
+  log: HTMLElement,
+  me: number,
+  onCounts: () => void,
+) {
   const conversationId = Number(log.dataset.conversationId);
   const latest = log.dataset.latest === 'true';
   const list = document.getElementById('messages') as HTMLOListElement;
@@ -24,7 +29,9 @@ export function startChat(socket: ChatClientSocket, log: HTMLElement, me: number
   const max = Number(counter.dataset.max);
 
   const known = new Set<number>();
-  list.querySelectorAll<HTMLElement>('li.msg[data-id]').forEach((li) => known.add(Number(li.dataset.id)));
+  list
+    .querySelectorAll<HTMLElement>('li.msg[data-id]')
+    .forEach((li) => known.add(Number(li.dataset.id)));
   // Everything up to here is known to be complete: sync asks for what came after it.
   let watermark = Number(log.dataset.lastId);
   let otherRead = Number(log.dataset.otherRead);
@@ -37,15 +44,27 @@ export function startChat(socket: ChatClientSocket, log: HTMLElement, me: number
     newButton.hidden = true;
   };
 
-  function messageItem(m: { senderId: number | null; senderName: string; body: string; createdAt: string }) {
+  function messageItem(m: {
+    senderId: number | null;
+    senderName: string;
+    body: string;
+    createdAt: string;
+  }) {
     const mine = m.senderId === me;
     const time = el('time');
     time.dateTime = m.createdAt;
     localizeTime(time);
     const li = el(
       'li',
-      { className: `msg ${mine ? 'mine' : 'theirs'}${m.senderId === null ? ' deleted-sender' : ''}` },
-      el('div', { className: 'meta' }, el('span', { className: 'sender', text: mine ? 'You' : m.senderName }), time),
+      {
+        className: `msg ${mine ? 'mine' : 'theirs'}${m.senderId === null ? ' deleted-sender' : ''}`,
+      },
+      el(
+        'div',
+        { className: 'meta' },
+        el('span', { className: 'sender', text: mine ? 'You' : m.senderName }),
+        time,
+      ),
       el('p', { className: 'body', text: m.body }),
     );
     return li;
@@ -84,7 +103,12 @@ export function startChat(socket: ChatClientSocket, log: HTMLElement, me: number
   }
 
   // ——— sending ———
-  function setState(li: HTMLLIElement, kind: 'pending' | 'failed', text: string, onRetry?: () => void) {
+  function setState(
+    li: HTMLLIElement,
+    kind: 'pending' | 'failed',
+    text: string,
+    onRetry?: () => void,
+  ) {
     li.classList.toggle('pending', kind === 'pending');
     li.classList.toggle('failed', kind === 'failed');
     li.querySelector('.state')?.remove();
@@ -102,20 +126,24 @@ export function startChat(socket: ChatClientSocket, log: HTMLElement, me: number
     const item = pending.get(clientId);
     if (!item) return;
     setState(item.li, 'pending', 'Sending…');
-    socket.timeout(ACK_TIMEOUT).emit('message:send', { conversationId, body: item.body, clientId }, (err, res) => {
-      if (!pending.has(clientId)) return; // already confirmed through message:new
-      if (!err && res.ok) return addMessage(res.message);
-      const retryable = !!err || res.ok || ['unavailable', 'internal', 'rate_limited'].includes(res.error.code);
-      item.retryable = retryable;
-      const why = err ? 'no answer from the server' : res.ok ? '' : res.error.message;
-      setState(item.li, 'failed', `Not sent — ${why} `, () => send(clientId));
-    });
+    socket
+      .timeout(ACK_TIMEOUT)
+      .emit('message:send', { conversationId, body: item.body, clientId }, (err, res) => {
+        if (!pending.has(clientId)) return; // already confirmed through message:new
+        if (!err && res.ok) return addMessage(res.message);
+        const retryable =
+          !!err || res.ok || ['unavailable', 'internal', 'rate_limited'].includes(res.error.code);
+        item.retryable = retryable;
+        const why = err ? 'no answer from the server' : res.ok ? '' : res.error.message;
+        setState(item.li, 'failed', `Not sent — ${why} `, () => send(clientId));
+      });
   }
 
   function validate(body: string): string | undefined {
     if (!body.trim()) return 'Write a message first: empty messages are not sent.';
     const length = [...body].length;
-    if (length > max) return `Messages are at most ${max.toLocaleString('en')} characters; this one has ${length.toLocaleString('en')}.`;
+    if (length > max)
+      return `Messages are at most ${max.toLocaleString('en')} characters; this one has ${length.toLocaleString('en')}.`;
     return undefined;
   }
 
@@ -133,7 +161,12 @@ export function startChat(socket: ChatClientSocket, log: HTMLElement, me: number
     showError(problem);
     if (problem) return;
     const clientId = uuid();
-    const li = messageItem({ senderId: me, senderName: 'You', body, createdAt: new Date().toISOString() });
+    const li = messageItem({
+      senderId: me,
+      senderName: 'You',
+      body,
+      createdAt: new Date().toISOString(),
+    });
     li.dataset.clientId = clientId;
     list.append(li);
     list.querySelector('li.empty')?.remove();
@@ -154,7 +187,9 @@ export function startChat(socket: ChatClientSocket, log: HTMLElement, me: number
 
   function updateCounter() {
     const n = [...box.value].length;
-    counter.textContent = n ? `${n.toLocaleString('en')} / ${max.toLocaleString('en')}` : `${max.toLocaleString('en')} characters at most`;
+    counter.textContent = n
+      ? `${n.toLocaleString('en')} / ${max.toLocaleString('en')}`
+      : `${max.toLocaleString('en')} characters at most`;
     counter.classList.toggle('over', n > max);
   }
 
@@ -183,9 +218,15 @@ export function startChat(socket: ChatClientSocket, log: HTMLElement, me: number
   function setTyping(name: string, on: boolean) {
     clearTimeout(typers.get(name));
     typers.delete(name);
-    if (on) typers.set(name, setTimeout(() => setTyping(name, false), TYPING_SHOWN));
+    if (on)
+      typers.set(
+        name,
+        setTimeout(() => setTyping(name, false), TYPING_SHOWN),
+      );
     const names = [...typers.keys()];
-    typingLine.textContent = names.length ? `${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} typing…` : '';
+    typingLine.textContent = names.length
+      ? `${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} typing…`
+      : '';
   }
   socket.on('typing', (t) => {
     if (t.conversationId === conversationId && t.userId !== me) setTyping(t.name, t.typing);
@@ -285,15 +326,20 @@ export function startChat(socket: ChatClientSocket, log: HTMLElement, me: number
     if (loadingOlder) return;
     loadingOlder = true;
     try {
-      const res = await fetch(`/conversations/${conversationId}/older?before=${link.dataset.older}`, {
-        credentials: 'same-origin',
-      });
+      const res = await fetch(
+        `/conversations/${conversationId}/older?before=${link.dataset.older}`,
+        {
+          credentials: 'same-origin',
+        },
+      );
       if (!res.ok) return;
       const tpl = document.createElement('template');
       tpl.innerHTML = await res.text();
       const height = log.scrollHeight;
       link.closest('li')?.remove();
-      tpl.content.querySelectorAll<HTMLElement>('li.msg[data-id]').forEach((li) => known.add(Number(li.dataset.id)));
+      tpl.content
+        .querySelectorAll<HTMLElement>('li.msg[data-id]')
+        .forEach((li) => known.add(Number(li.dataset.id)));
       localizeTimes(tpl.content);
       list.prepend(tpl.content);
       log.scrollTop += log.scrollHeight - height; // keep the reader's place
@@ -321,6 +367,7 @@ export function startChat(socket: ChatClientSocket, log: HTMLElement, me: number
 
   updateCounter();
   if (latest && !location.hash) toBottom();
-  else if (location.hash) document.getElementById(location.hash.slice(1))?.scrollIntoView({ block: 'end' });
+  else if (location.hash)
+    document.getElementById(location.hash.slice(1))?.scrollIntoView({ block: 'end' });
   showReceipt();
 }

@@ -32,7 +32,10 @@ export async function findOrCreateDirect(tx: Db, a: number, b: number): Promise<
   );
   let id = inserted.rows[0]?.id;
   if (id === undefined) {
-    const found = await tx.query<{ id: number }>('SELECT id FROM conversations WHERE direct_key = $1', [key]);
+    const found = await tx.query<{ id: number }>(
+      'SELECT id FROM conversations WHERE direct_key = $1',
+      [key],
+    );
     id = found.rows[0]!.id;
   }
   await tx.query(

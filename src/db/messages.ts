@@ -66,10 +66,16 @@ export async function insertMessages(
   batch: NewMessage[],
 ): Promise<Array<{ row: MessageRow; created: boolean }>> {
   const conversationIds = [...new Set(batch.map((m) => m.conversationId))].sort((a, b) => a - b);
-  await tx.query('SELECT id FROM conversations WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE', [
-    conversationIds,
-  ]);
-  const inserted = await tx.query<{ id: number; senderId: number; clientId: string; createdAt: Date }>(
+  await tx.query(
+    'SELECT id FROM conversations WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE',
+    [conversationIds],
+  );
+  const inserted = await tx.query<{
+    id: number;
+    senderId: number;
+    clientId: string;
+    createdAt: Date;
+  }>(
     `INSERT INTO messages (conversation_id, sender_id, client_id, body)
      SELECT c, s, k, b FROM unnest($1::bigint[], $2::bigint[], $3::uuid[], $4::text[])
        WITH ORDINALITY AS t(c, s, k, b, n) ORDER BY n
@@ -119,6 +125,9 @@ export async function insertMessages(
     if (old) return { created: false, row: old };
     // The same clientId twice in one batch: the first one stored it.
     const first = created.get(k)!;
-    return { created: false, row: { ...m, id: first.id, createdAt: first.createdAt, senderName: null } };
+    return {
+      created: false,
+      row: { ...m, id: first.id, createdAt: first.createdAt, senderName: null },
+    };
   });
 }

@@ -39,9 +39,10 @@ export async function findUserById(db: Db, id: number): Promise<User | undefined
 }
 
 export async function findPasswordHash(db: Db, id: number): Promise<string | undefined> {
-  const { rows } = await db.query<{ h: string }>('SELECT password_hash AS h FROM users WHERE id = $1', [
-    id,
-  ]);
+  const { rows } = await db.query<{ h: string }>(
+    'SELECT password_hash AS h FROM users WHERE id = $1',
+    [id],
+  );
   return rows[0]?.h;
 }
 

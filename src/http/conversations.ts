@@ -15,7 +15,8 @@ function conversationId(raw: unknown): number {
 function beforeParam(raw: unknown): number | undefined {
   if (raw === undefined) return undefined;
   const parsed = messages.idSchema.safeParse(raw);
-  if (!parsed.success) throw new AppError(400, 'That "before" value is not a message id.', 'invalid');
+  if (!parsed.success)
+    throw new AppError(400, 'That "before" value is not a message id.', 'invalid');
   return parsed.data;
 }
 
@@ -55,7 +56,9 @@ export function conversationRoutes(ctx: Ctx): Router {
   });
 
   r.get('/conversations/:id', async (req, res) => {
-    await renderConversation(ctx, res, conversationId(req.params.id), { before: beforeParam(req.query.before) });
+    await renderConversation(ctx, res, conversationId(req.params.id), {
+      before: beforeParam(req.query.before),
+    });
   });
 
   // Older messages as an HTML fragment, for the script's "Load older".
@@ -63,7 +66,13 @@ export function conversationRoutes(ctx: Ctx): Router {
     const id = conversationId(req.params.id);
     const before = beforeParam(req.query.before);
     const page = await messages.listHistory(ctx, userId(res), id, before);
-    res.render('partials/messages', { messages: page.messages, hasMore: page.hasMore, conversationId: id, me: userId(res), layout: false });
+    res.render('partials/messages', {
+      messages: page.messages,
+      hasMore: page.hasMore,
+      conversationId: id,
+      me: userId(res),
+      layout: false,
+    });
   });
 
   // The no-JavaScript way to send: same service, same rules, then back to the conversation.

@@ -6,6 +6,7 @@ export function safeNext(value: unknown, fallback = '/'): string {
   if (typeof value !== 'string' || value.length > 2000) return fallback;
   // '/x' is fine; '//host', '/\host' and 'http://…' leave the site.
   if (!value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return fallback;
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
   if (/[\u0000-\u001f]/.test(value)) return fallback;
   return value;
 }

@@ -21,14 +21,17 @@ export function pageRoutes(ctx: Ctx): Router {
 
   r.get('/search', requireUser, async (req, res) => {
     const raw = req.query.email;
-    if (raw === undefined) return res.render('search', { values: {}, errors: {}, result: undefined });
+    if (raw === undefined)
+      return res.render('search', { values: {}, errors: {}, result: undefined });
     const email = typeof raw === 'string' ? raw : '';
     try {
       const result = await conversations.searchByEmail(ctx, userId(res), { email });
       res.render('search', { values: { email }, errors: {}, result });
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
-      res.status(err.status).render('search', { values: { email }, errors: err.fields ?? {}, result: undefined });
+      res
+        .status(err.status)
+        .render('search', { values: { email }, errors: err.fields ?? {}, result: undefined });
     }
   });
 

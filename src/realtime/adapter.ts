@@ -1,18 +1,40 @@
+// Fan-out across instances. REDIS_URL → Redis Streams adapter; SOCKET_ADAPTER=postgres →
+// LISTEN/NOTIFY on the same database; neither → one instance, no adapter.
+import { createClient as createRedisClient } from 'redis';
+import { createAdapter as createRedisStreamsAdapter } from '@socket.io/redis-streams-adapter';
+import { createAdapter as createPostgresAdapter } from '@socket.io/postgres-adapter';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { Pool } from '../db/pool.js';
+import { createPool } from '../db/pool.js';
 import type { IoServer } from './notify.js';
 
-/** Fan-out across instances; one instance needs none. Returns its closer. */
+/** Attaches the configured adapter; returns what closes its connections. */
 export async function attachAdapter(
-  _io: IoServer,
-  config: Config,
-  _pool: Pool,
-  _databaseUrl: string,
+  io: IoServer,
+  config: Pick<Config, 'socketAdapter' | 'redisUrl'>,
+  databaseUrl: string,
   log: Logger,
 ): Promise<() => Promise<void>> {
-  if (config.socketAdapter !== 'none') {
-    log.warn(`SOCKET_ADAPTER=${config.socketAdapter} is not available yet; running as one instance`);
+  if (config.socketAdapter === 'redis' && config.redisUrl) {
+    const client = createRedisClient({ url: config.redisUrl });
+    client.on('error', (err: Error) => log.warn({ err }, 'redis connection error'));
+    await client.connect();
+    io.adapter(createRedisStreamsAdapter(client));
+    log.info('socket fan-out through Redis Streams');
+    return async () => {
+      await client.quit().catch(() => undefined);
+    };
   }
-  return async () => undefined;
+  if (config.socketAdapter === 'postgres') {
+    // Its own small pool: the adapter keeps one connection LISTENing for good.
+    const pool = createPool(databaseUrl, { max: 3, logger: log });
+    io.adapter(
+      createPostgresAdapter(pool, {
+        errorHandler: (err) => log.warn({ err }, 'postgres adapter error'),
+      }),
+    );
+    log.info('socket fan-out through PostgreSQL LISTEN/NOTIFY');
+    return () => pool.end();
+  }
+  return () => Promise.resolve();
 }

@@ -6,7 +6,12 @@ import * as messages from '../services/messages.js';
 import * as conversations from '../services/conversations.js';
 import { touchLastSeen } from '../db/users.js';
 import { userRoom, type IoServer } from './notify.js';
-import type { ClientToServerEvents, ErrorDto, ServerToClientEvents, SocketData } from './protocol.js';
+import type {
+  ClientToServerEvents,
+  ErrorDto,
+  ServerToClientEvents,
+  SocketData,
+} from './protocol.js';
 
 export type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, object, SocketData>;
 
@@ -22,7 +27,10 @@ export function registerHandlers(io: IoServer, socket: ChatSocket, ctx: Ctx): vo
   const user = () => ({ id: socket.data.userId, displayName: socket.data.displayName });
 
   /** Every event is acked; a bad payload or a missing ack never throws out of here. */
-  const on = (event: keyof ClientToServerEvents, handler: (payload: unknown) => Promise<object>) => {
+  const on = (
+    event: keyof ClientToServerEvents,
+    handler: (payload: unknown) => Promise<object>,
+  ) => {
     socket.on(event, (payload: unknown, ack: unknown) => {
       const reply = typeof ack === 'function' ? (ack as (r: object) => void) : () => undefined;
       handler(payload).then(
@@ -65,7 +73,11 @@ async function announcePresence(io: IoServer, socket: ChatSocket, ctx: Ctx, conn
     if (others > 0) return;
     const lastSeenAt = await touchLastSeen(ctx.db, userId);
     const contacts = await conversations.contactsOf(ctx, userId);
-    ctx.notify.presence(contacts, { userId, online: connecting, lastSeenAt: lastSeenAt.toISOString() });
+    ctx.notify.presence(contacts, {
+      userId,
+      online: connecting,
+      lastSeenAt: lastSeenAt.toISOString(),
+    });
   } catch (err) {
     ctx.logger.warn({ err, userId }, 'presence update failed');
   }

@@ -56,7 +56,10 @@ export interface ClientToServerEvents {
     ack: (r: Ack<{ unread: number }>) => void,
   ) => void;
   typing: (p: { conversationId: number; typing: boolean }, ack: (r: Ack) => void) => void;
-  'inbox:sync': (p: Record<string, never>, ack: (r: Ack<{ unread: InboxEntryDto[] }>) => void) => void;
+  'inbox:sync': (
+    p: Record<string, never>,
+    ack: (r: Ack<{ unread: InboxEntryDto[] }>) => void,
+  ) => void;
 }
 
 export interface ServerToClientEvents {

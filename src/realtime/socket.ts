@@ -27,19 +27,22 @@ export function createSocketServer(
     connectionStateRecovery: undefined,
   });
 
-  io.engine.use(
-    (req: SessionRequest, res: ServerResponse, next: (err?: unknown) => void) => {
-      // Only the handshake needs the session; later polling requests carry the sid.
-      const isHandshake = (req as { _query?: { sid?: string } })._query?.sid === undefined;
-      if (!isHandshake) return next();
-      (opts.sessionMiddleware as unknown as (a: unknown, b: unknown, c: unknown) => void)(req, res, next);
-    },
-  );
+  io.engine.use((req: SessionRequest, res: ServerResponse, next: (err?: unknown) => void) => {
+    // Only the handshake needs the session; later polling requests carry the sid.
+    const isHandshake = (req as { _query?: { sid?: string } })._query?.sid === undefined;
+    if (!isHandshake) return next();
+    (opts.sessionMiddleware as unknown as (a: unknown, b: unknown, c: unknown) => void)(
+      req,
+      res,
+      next,
+    );
+  });
 
   io.use(async (socket, next) => {
     const req = socket.request as SessionRequest;
     const id = req.session?.userId;
-    const user = id === undefined ? undefined : await accounts.findUser(opts.ctx, id).catch(() => undefined);
+    const user =
+      id === undefined ? undefined : await accounts.findUser(opts.ctx, id).catch(() => undefined);
     if (!user || !req.sessionID) return next(new Error('unauthorized'));
     socket.data.userId = user.id;
     socket.data.displayName = user.displayName;

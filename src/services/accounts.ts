@@ -50,8 +50,13 @@ export async function authenticate(ctx: Ctx, input: unknown): Promise<users.User
   const hash = user?.passwordHash ?? (await getDummyHash(ctx.bcryptCost));
   const ok = await bcrypt.compare(data.password, hash);
   if (!user || !ok) throw new AppError(401, WRONG_LOGIN, 'wrong_login');
-  const { passwordHash: _hidden, ...publicUser } = user;
-  return publicUser;
+  return {
+    id: user.id,
+    email: user.email,
+    displayName: user.displayName,
+    createdAt: user.createdAt,
+    lastSeenAt: user.lastSeenAt,
+  };
 }
 
 async function checkPassword(ctx: Ctx, userId: number, password: string, field: string) {
@@ -80,7 +85,10 @@ export async function changePassword(
 
 /** Deletes the account; messages stay for the others, shown as from "Deleted user". */
 export async function deleteAccount(ctx: Ctx, userId: number, input: unknown): Promise<void> {
-  const data = parseFields(z.object({ password: z.string().min(1, 'Enter your password.').max(1024) }), input);
+  const data = parseFields(
+    z.object({ password: z.string().min(1, 'Enter your password.').max(1024) }),
+    input,
+  );
   await checkPassword(ctx, userId, data.password, 'password');
   const ended = await withTransaction(ctx.db, async (tx) => {
     await users.deleteUser(tx, userId);

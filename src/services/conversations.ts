@@ -18,13 +18,17 @@ export async function searchByEmail(ctx: Ctx, meId: number, input: unknown): Pro
   const user = await users.findUserByEmail(ctx.db, email);
   if (!user) return { status: 'none', email };
   if (user.id === meId) return { status: 'self', email };
-  return { status: 'found', user: { id: user.id, displayName: user.displayName, email: user.email } };
+  return {
+    status: 'found',
+    user: { id: user.id, displayName: user.displayName, email: user.email },
+  };
 }
 
 /** The one direct conversation between two people, made on first use. */
 export async function openDirect(ctx: Ctx, meId: number, input: unknown): Promise<number> {
   const { userId } = parseFields(z.object({ userId: idSchema }), input);
-  if (userId === meId) throw new AppError(400, 'That is you: pick someone else to message.', 'invalid');
+  if (userId === meId)
+    throw new AppError(400, 'That is you: pick someone else to message.', 'invalid');
   const other = await users.findUserById(ctx.db, userId);
   if (!other) throw notFound('That person');
   return withTransaction(ctx.db, (tx) => conversations.findOrCreateDirect(tx, meId, userId));
@@ -34,7 +38,12 @@ export async function inbox(ctx: Ctx, meId: number) {
   return conversations.listInbox(ctx.db, meId);
 }
 
-export async function conversationView(ctx: Ctx, meId: number, conversationId: number, before?: number) {
+export async function conversationView(
+  ctx: Ctx,
+  meId: number,
+  conversationId: number,
+  before?: number,
+) {
   const conversation = await conversations.findConversationFor(ctx.db, conversationId, meId);
   if (!conversation) throw notFound('That conversation');
   const [members, history] = await Promise.all([

@@ -44,7 +44,12 @@ export class MessageWriter {
       while (this.queue.length) {
         const batch = this.queue.splice(0, this.maxBatch);
         try {
-          const results = await withTransaction(this.pool, (tx) => insertMessages(tx, batch.map((p) => p.msg)));
+          const results = await withTransaction(this.pool, (tx) =>
+            insertMessages(
+              tx,
+              batch.map((p) => p.msg),
+            ),
+          );
           batch.forEach((p, i) => p.resolve(results[i]!));
         } catch (err) {
           if (batch.length > 1 && !isConnectionError(err)) {
@@ -74,7 +79,11 @@ export class MessageWriter {
 }
 
 function unavailable(): AppError {
-  return new AppError(503, 'The message could not be saved just now. It will be retried.', 'unavailable');
+  return new AppError(
+    503,
+    'The message could not be saved just now. It will be retried.',
+    'unavailable',
+  );
 }
 
 /** The database went away (restart, network): worth a retry, not a bug. */

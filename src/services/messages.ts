@@ -47,7 +47,8 @@ export function toDto(row: messages.MessageRow, senderName?: string): MessageDto
     id: row.id,
     conversationId: row.conversationId,
     senderId: row.senderId,
-    senderName: row.senderId === null ? DELETED_USER : (row.senderName ?? senderName ?? DELETED_USER),
+    senderName:
+      row.senderId === null ? DELETED_USER : (row.senderName ?? senderName ?? DELETED_USER),
     clientId: row.clientId,
     body: row.body,
     createdAt: row.createdAt.toISOString(),
@@ -70,7 +71,11 @@ export async function sendMessage(ctx: Ctx, sender: Sender, input: unknown): Pro
   const memberIds = await accessMembers(ctx, data.conversationId, sender.id);
   const { row, created } = await ctx.writer.write({ ...data, senderId: sender.id });
   if (row.conversationId !== data.conversationId) {
-    throw new AppError(409, 'That message id was already used for another conversation.', 'conflict');
+    throw new AppError(
+      409,
+      'That message id was already used for another conversation.',
+      'conflict',
+    );
   }
   const dto = toDto(row, sender.displayName);
   if (created) ctx.notify.messageNew(memberIds, dto);
@@ -84,11 +89,19 @@ export async function listHistory(
   before?: number,
 ): Promise<{ messages: MessageDto[]; hasMore: boolean }> {
   await accessMembers(ctx, conversationId, userId);
-  const page = await messages.listHistory(ctx.db, conversationId, before ?? Number.MAX_SAFE_INTEGER, PAGE_SIZE);
+  const page = await messages.listHistory(
+    ctx.db,
+    conversationId,
+    before ?? Number.MAX_SAFE_INTEGER,
+    PAGE_SIZE,
+  );
   return { messages: page.messages.map((m) => toDto(m)), hasMore: page.hasMore };
 }
 
-const syncSchema = z.object({ conversationId: idSchema, after: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
+const syncSchema = z.object({
+  conversationId: idSchema,
+  after: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+});
 
 export async function syncMessages(
   ctx: Ctx,
@@ -107,9 +120,18 @@ const readSchema = z.object({ conversationId: idSchema, messageId: idSchema });
 export async function markRead(ctx: Ctx, userId: number, input: unknown): Promise<void> {
   const data = parseFields(readSchema, input);
   const memberIds = await accessMembers(ctx, data.conversationId, userId);
-  const mark = await conversations.advanceReadMark(ctx.db, data.conversationId, userId, data.messageId);
+  const mark = await conversations.advanceReadMark(
+    ctx.db,
+    data.conversationId,
+    userId,
+    data.messageId,
+  );
   if (mark !== undefined) {
-    ctx.notify.conversationRead(memberIds, { conversationId: data.conversationId, userId, messageId: mark });
+    ctx.notify.conversationRead(memberIds, {
+      conversationId: data.conversationId,
+      userId,
+      messageId: mark,
+    });
   }
 }
 
@@ -120,6 +142,11 @@ export async function setTyping(ctx: Ctx, user: Sender, input: unknown): Promise
   const memberIds = await accessMembers(ctx, data.conversationId, user.id);
   ctx.notify.typing(
     memberIds.filter((id) => id !== user.id),
-    { conversationId: data.conversationId, userId: user.id, name: user.displayName, typing: data.typing },
+    {
+      conversationId: data.conversationId,
+      userId: user.id,
+      name: user.displayName,
+      typing: data.typing,
+    },
   );
 }

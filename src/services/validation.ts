@@ -23,7 +23,10 @@ export const displayNameSchema = z
 export const passwordSchema = z
   .string({ error: 'Enter a password.' })
   .min(8, 'Passwords need at least 8 characters.')
-  .refine((s) => Buffer.byteLength(s, 'utf8') <= 72, 'Passwords are at most 72 bytes (bcrypt’s limit).')
+  .refine(
+    (s) => Buffer.byteLength(s, 'utf8') <= 72,
+    'Passwords are at most 72 bytes (bcrypt’s limit).',
+  )
   .refine(noNul, `Password ${NUL_MESSAGE}.`);
 
 export { noNul, NUL_MESSAGE };

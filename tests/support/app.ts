@@ -22,7 +22,12 @@ export async function startTestApp(opts: { rateLimit?: boolean } = {}): Promise<
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const pool = createPool(db.url, { max: 8, logger });
   const built = createApp({
-    config: { isProduction: false, trustProxy: false, bcryptCost: 4, rateLimit: opts.rateLimit ?? false },
+    config: {
+      isProduction: false,
+      trustProxy: false,
+      bcryptCost: 4,
+      rateLimit: opts.rateLimit ?? false,
+    },
     db: pool,
     logger,
     sessionSecret: 'test-secret-that-is-at-least-32-characters',
@@ -30,7 +35,10 @@ export async function startTestApp(opts: { rateLimit?: boolean } = {}): Promise<
     pruneSessions: false,
   });
   const server = http.createServer(built.app);
-  const io = createSocketServer(server, { ctx: built.ctx, sessionMiddleware: built.session.middleware });
+  const io = createSocketServer(server, {
+    ctx: built.ctx,
+    sessionMiddleware: built.session.middleware,
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -63,7 +71,10 @@ export async function tokenFor(agent: Agent, path: string): Promise<string> {
 
 export async function post(agent: Agent, path: string, form: Record<string, string>, from = path) {
   const _csrf = await tokenFor(agent, from);
-  return agent.post(path).type('form').send({ ...form, _csrf });
+  return agent
+    .post(path)
+    .type('form')
+    .send({ ...form, _csrf });
 }
 
 let counter = 0;
@@ -89,9 +100,10 @@ export async function signUp(
   const password = over.password ?? 'correct horse battery';
   const res = await post(agent, '/signup', { email, displayName, password });
   if (res.status !== 303) throw new Error(`signup failed: ${res.status} ${res.text.slice(0, 300)}`);
-  const { rows } = await app.pool.query<{ id: number }>('SELECT id FROM users WHERE lower(email) = lower($1)', [
-    email,
-  ]);
+  const { rows } = await app.pool.query<{ id: number }>(
+    'SELECT id FROM users WHERE lower(email) = lower($1)',
+    [email],
+  );
   return { agent, email, displayName, password, id: rows[0]!.id };
 }
 

@@ -4,7 +4,11 @@ import { inject } from 'vitest';
 import { withDatabase } from './global-setup.js';
 
 /** A fresh database for one test file, cloned from the migrated template. */
-export async function createTestDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+export async function createTestDatabase(): Promise<{
+  url: string;
+  name: string;
+  drop(): Promise<void>;
+}> {
   const adminUrl = inject('adminUrl');
   const template = inject('templateDb');
   const name = `${template.replace(/_tpl$/, '')}_${randomBytes(4).toString('hex')}`;
@@ -17,7 +21,8 @@ export async function createTestDatabase(): Promise<{ url: string; name: string;
         break;
       } catch (err) {
         // Two files cloning the template at the same instant: wait and try again.
-        if (attempt > 20 || !/being accessed by other users/.test((err as Error).message)) throw err;
+        if (attempt > 20 || !/being accessed by other users/.test((err as Error).message))
+          throw err;
         await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
       }
     }
