@@ -15,6 +15,7 @@ import { Notify } from './realtime/notify.js';
 import type { Ctx } from './services/context.js';
 import * as accounts from './services/accounts.js';
 import { MessageWriter } from './services/message-writer.js';
+import { MemberCache } from './services/member-cache.js';
 import { conversationRoutes } from './http/conversations.js';
 import { createSession, type SessionSetup } from './http/session.js';
 import { accountRoutes } from './http/accounts.js';
@@ -46,6 +47,7 @@ export function createApp(opts: AppOptions): App {
     notify: opts.notify ?? new Notify(),
     bcryptCost: config.bcryptCost,
     writer: new MessageWriter(opts.db, logger),
+    members: new MemberCache(),
   };
   const session = createSession({
     pool: opts.db,

@@ -8,6 +8,7 @@ const redact = [
   '*.password',
   '*.currentPassword',
   '*.newPassword',
+  '*.deletePassword',
   '*.passwordHash',
   '*.password_hash',
   'req.headers.cookie',
@@ -15,6 +16,18 @@ const redact = [
   'res.headers["set-cookie"]',
 ];
 
-export function createLogger(level: string): Logger {
-  return pino({ level, redact: { paths: redact, censor: '[redacted]' } });
+/** JSON lines for machines; readable lines when a person watches a terminal. */
+export function createLogger(level: string, opts: { pretty?: boolean } = {}): Logger {
+  return pino({
+    level,
+    redact: { paths: redact, censor: '[redacted]' },
+    ...(opts.pretty
+      ? {
+          transport: {
+            target: 'pino-pretty',
+            options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname', singleLine: true },
+          },
+        }
+      : {}),
+  });
 }

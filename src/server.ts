@@ -43,7 +43,9 @@ export async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, {
+    pretty: !config.isProduction && process.stdout.isTTY === true,
+  });
   const started = Date.now();
 
   let embedded: EmbeddedDatabase | undefined;

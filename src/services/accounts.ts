@@ -94,6 +94,7 @@ export async function deleteAccount(ctx: Ctx, userId: number, input: unknown): P
     await users.deleteUser(tx, userId);
     return deleteSessionsOfUser(tx, userId);
   });
+  ctx.members.clear();
   ctx.notify.sessionsEnded(ended);
   ctx.notify.userDeleted(userId);
 }

@@ -2,6 +2,7 @@ import type { Logger } from '../logger.js';
 import type { Pool } from '../db/pool.js';
 import type { Notify } from '../realtime/notify.js';
 import type { MessageWriter } from './message-writer.js';
+import type { MemberCache } from './member-cache.js';
 
 /** What every service needs; built once in createApp and shared with the socket layer. */
 export interface Ctx {
@@ -10,4 +11,5 @@ export interface Ctx {
   notify: Notify;
   bcryptCost: number;
   writer: MessageWriter;
+  members: MemberCache;
 }

@@ -57,7 +57,11 @@ export function toDto(row: messages.MessageRow, senderName?: string): MessageDto
 
 /** The members of a conversation the user belongs to; "not found" otherwise. */
 async function accessMembers(ctx: Ctx, conversationId: number, userId: number): Promise<number[]> {
+  const cached = ctx.members.get(conversationId);
+  if (cached?.includes(userId)) return cached;
+  // Not cached, or cached without this user (who may have just joined): ask the database.
   const ids = await conversations.listMemberIds(ctx.db, conversationId);
+  if (ids.length) ctx.members.set(conversationId, ids);
   if (!ids.includes(userId)) throw notFound('That conversation');
   return ids;
 }
