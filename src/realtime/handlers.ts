@@ -31,8 +31,12 @@ export function registerHandlers(io: IoServer, socket: ChatSocket, ctx: Ctx): vo
     event: keyof ClientToServerEvents,
     handler: (payload: unknown) => Promise<object>,
   ) => {
-    socket.on(event, (payload: unknown, ack: unknown) => {
-      const reply = typeof ack === 'function' ? (ack as (r: object) => void) : () => undefined;
+    socket.on(event, (...args: unknown[]) => {
+      // The ack is the last argument when there is one, whatever came before it.
+      const ack =
+        typeof args.at(-1) === 'function' ? (args.pop() as (r: object) => void) : undefined;
+      const payload = args[0];
+      const reply = ack ?? (() => undefined);
       handler(payload).then(
         (result) => reply({ ok: true, ...result }),
         (err: unknown) => {

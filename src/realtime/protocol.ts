@@ -53,7 +53,7 @@ export interface ClientToServerEvents {
   ) => void;
   'conversation:read': (
     p: { conversationId: number; messageId: number },
-    ack: (r: Ack<{ unread: number }>) => void,
+    ack: (r: Ack) => void,
   ) => void;
   typing: (p: { conversationId: number; typing: boolean }, ack: (r: Ack) => void) => void;
   'inbox:sync': (

@@ -11,11 +11,25 @@ export const PAGE_SIZE = 50;
 const SYNC_LIMIT = 500;
 export const DELETED_USER = 'Deleted user';
 
-export const idSchema = z.coerce
-  .number({ error: 'Not a valid id.' })
-  .int('Not a valid id.')
-  .positive('Not a valid id.')
-  .max(Number.MAX_SAFE_INTEGER, 'Not a valid id.');
+// A number from a socket, or digits from a form or URL; never an array or a boolean.
+export const idSchema = z
+  .union(
+    [
+      z.number(),
+      z
+        .string()
+        .regex(/^\d{1,16}$/)
+        .transform(Number),
+    ],
+    { error: 'Not a valid id.' },
+  )
+  .pipe(
+    z
+      .number()
+      .int('Not a valid id.')
+      .positive('Not a valid id.')
+      .max(Number.MAX_SAFE_INTEGER, 'Not a valid id.'),
+  );
 
 export const bodySchema = z
   .string({ error: 'Write a message first.' })

@@ -9,7 +9,9 @@ import { post, sessionCookie, type Agent, type TestApp, type TestUser } from './
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 type Untyped = Socket; // any event, any payload: for garbage and reserved events
 type Payload<E extends keyof ServerToClientEvents> = Parameters<ServerToClientEvents[E]>[0];
-type AckOf<E extends keyof ClientToServerEvents> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0];
+type AckOf<E extends keyof ClientToServerEvents> = Parameters<
+  Parameters<ClientToServerEvents[E]>[1]
+>[0];
 
 const opened = new Set<ClientSocket>();
 
@@ -23,7 +25,10 @@ export async function cookieOf(agent: Agent): Promise<string> {
 }
 
 /** A second, separate session of the same user (another device or browser). */
-export async function logInAgain(app: TestApp, user: TestUser): Promise<{ agent: Agent; cookie: string }> {
+export async function logInAgain(
+  app: TestApp,
+  user: TestUser,
+): Promise<{ agent: Agent; cookie: string }> {
   const agent = request.agent(app.baseUrl);
   const res = await post(agent, '/login', { email: user.email, password: user.password });
   const cookie = sessionCookie(res);
@@ -32,7 +37,11 @@ export async function logInAgain(app: TestApp, user: TestUser): Promise<{ agent:
 }
 
 /** Opens a socket (not waiting for the handshake). */
-export function connect(baseUrl: string, cookie?: string, headers: Record<string, string> = {}): ClientSocket {
+export function connect(
+  baseUrl: string,
+  cookie?: string,
+  headers: Record<string, string> = {},
+): ClientSocket {
   const socket: ClientSocket = io(baseUrl, {
     extraHeaders: { ...(cookie ? { cookie } : {}), ...headers },
     transports: ['websocket'],
@@ -48,7 +57,10 @@ export function connect(baseUrl: string, cookie?: string, headers: Record<string
 export function connected(socket: ClientSocket, timeoutMs = 5000): Promise<ClientSocket> {
   if (socket.connected) return Promise.resolve(socket);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => done(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => done(new Error(`no connection within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const done = (err?: Error) => {
       clearTimeout(timer);
       socket.off('connect', onConnect);
@@ -67,7 +79,11 @@ export async function openSocket(baseUrl: string, cookie: string): Promise<Clien
 }
 
 /** The connect_error of a socket that must be refused; throws if it connects. */
-export async function refusal(baseUrl: string, cookie?: string, headers?: Record<string, string>): Promise<Error> {
+export async function refusal(
+  baseUrl: string,
+  cookie?: string,
+  headers?: Record<string, string>,
+): Promise<Error> {
   const socket = connect(baseUrl, cookie, headers);
   try {
     await connected(socket);
@@ -96,12 +112,29 @@ export function ask<E extends keyof ClientToServerEvents>(
 }
 
 /** Any payload at all, as a broken or hostile client would send it. */
-export function askRaw(socket: ClientSocket, event: string, payload: unknown, timeoutMs = 5000): Promise<unknown> {
-  return (socket as unknown as Untyped).timeout(timeoutMs).emitWithAck(event, payload) as Promise<unknown>;
+export function askRaw(
+  socket: ClientSocket,
+  event: string,
+  payload: unknown,
+  timeoutMs = 5000,
+): Promise<unknown> {
+  return (socket as unknown as Untyped)
+    .timeout(timeoutMs)
+    .emitWithAck(event, payload) as Promise<unknown>;
+}
+
+/** Fire and forget, with any arguments (or none): no ack function at all. */
+export function emitRaw(socket: ClientSocket, event: string, ...args: unknown[]): void {
+  (socket as unknown as Untyped).emit(event, ...args);
 }
 
 /** Sends a message and returns the acked message; fails the test on an error ack. */
-export async function send(socket: ClientSocket, conversationId: number, body: string, clientId = crypto.randomUUID()) {
+export async function send(
+  socket: ClientSocket,
+  conversationId: number,
+  body: string,
+  clientId = crypto.randomUUID(),
+) {
   const ack = await ask(socket, 'message:send', { conversationId, body, clientId });
   if (!ack.ok) throw new Error(`send failed: ${ack.error.code} ${ack.error.message}`);
   return ack.message;
@@ -115,18 +148,19 @@ export function waitFor<E extends keyof ServerToClientEvents>(
   timeoutMs = 3000,
 ): Promise<Payload<E>> {
   const s = socket as unknown as Untyped;
+  const name: string = event;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      s.off(event, listener);
+      s.off(name, listener);
       reject(new Error(`no matching "${event}" within ${timeoutMs} ms`));
     }, timeoutMs);
     const listener = (p: Payload<E>) => {
       if (!predicate(p)) return;
       clearTimeout(timer);
-      s.off(event, listener);
+      s.off(name, listener);
       resolve(p);
     };
-    s.on(event, listener);
+    s.on(name, listener);
   });
 }
 
@@ -144,10 +178,15 @@ export async function expectNone<E extends keyof ServerToClientEvents>(
 }
 
 /** Polls until the condition holds (say, a recorded list has filled), or fails after timeoutMs. */
-export async function until(what: string, condition: () => boolean, timeoutMs = 3000): Promise<void> {
+export async function until(
+  what: string,
+  condition: () => boolean,
+  timeoutMs = 3000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(10);
   }
 }
@@ -155,11 +194,15 @@ export async function until(what: string, condition: () => boolean, timeoutMs = 
 const recorders = new WeakMap<unknown[], (p: unknown) => void>();
 
 /** Every event of this kind from now on, in arrival order. */
-export function record<E extends keyof ServerToClientEvents>(socket: ClientSocket, event: E): Payload<E>[] {
+export function record<E extends keyof ServerToClientEvents>(
+  socket: ClientSocket,
+  event: E,
+): Payload<E>[] {
   const got: Payload<E>[] = [];
-  const listener = (p: unknown) => got.push(p as Payload<E>);
+  const listener = (p: unknown) => void got.push(p as Payload<E>);
   recorders.set(got, listener);
-  (socket as unknown as Untyped).on(event, listener);
+  const name: string = event;
+  (socket as unknown as Untyped).on(name, listener);
   return got;
 }
 
@@ -172,7 +215,10 @@ export function stopRecording(socket: ClientSocket, event: string, got: unknown[
 export function disconnection(socket: ClientSocket, timeoutMs = 3000): Promise<string> {
   if (!socket.connected) return Promise.resolve('already disconnected');
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`still connected after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`still connected after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     socket.once('disconnect', (reason) => {
       clearTimeout(timer);
       resolve(reason);
