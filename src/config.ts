@@ -31,6 +31,10 @@ const schema = z
       .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
       .optional(),
     SOCKET_ADAPTER: z.enum(['none', 'redis', 'postgres']).optional(),
+    SOCKET_CHANNEL: z
+      .string()
+      .regex(/^[a-z0-9_-]{1,40}$/, 'must be 1-40 of a-z, 0-9, _ and -')
+      .default('leos-chat'),
     RATE_LIMIT: bool.default(true),
   })
   .superRefine((env, ctx) => {
@@ -72,6 +76,7 @@ export interface Config {
   poolMax: number;
   redisUrl: string | undefined;
   socketAdapter: 'none' | 'redis' | 'postgres';
+  socketChannel: string;
   rateLimit: boolean;
 }
 
@@ -109,6 +114,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     poolMax: env.PG_POOL_MAX,
     redisUrl: env.REDIS_URL,
     socketAdapter: env.SOCKET_ADAPTER ?? (env.REDIS_URL ? 'redis' : 'none'),
+    socketChannel: env.SOCKET_CHANNEL,
     rateLimit: env.RATE_LIMIT,
   };
 }

@@ -11,7 +11,7 @@ import type { IoServer } from './notify.js';
 /** Attaches the configured adapter; returns what closes its connections. */
 export async function attachAdapter(
   io: IoServer,
-  config: Pick<Config, 'socketAdapter' | 'redisUrl'>,
+  config: Pick<Config, 'socketAdapter' | 'redisUrl' | 'socketChannel'>,
   databaseUrl: string,
   log: Logger,
 ): Promise<() => Promise<void>> {
@@ -19,7 +19,13 @@ export async function attachAdapter(
     const client = createRedisClient({ url: config.redisUrl });
     client.on('error', (err: Error) => log.warn({ err }, 'redis connection error'));
     await client.connect();
-    io.adapter(createRedisStreamsAdapter(client));
+    // Apps sharing one Redis stay apart by their channel name.
+    io.adapter(
+      createRedisStreamsAdapter(client, {
+        streamName: `${config.socketChannel}:stream`,
+        channelPrefix: config.socketChannel,
+      }),
+    );
     log.info('socket fan-out through Redis Streams');
     return async () => {
       await client.quit().catch(() => undefined);
@@ -30,6 +36,7 @@ export async function attachAdapter(
     const pool = createPool(databaseUrl, { max: 3, logger: log });
     io.adapter(
       createPostgresAdapter(pool, {
+        channelPrefix: config.socketChannel,
         errorHandler: (err) => log.warn({ err }, 'postgres adapter error'),
       }),
     );

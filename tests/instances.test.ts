@@ -1,0 +1,208 @@
+// Two app processes sharing one database (and Redis, or PostgreSQL LISTEN/NOTIFY
+// for fan-out): people on different instances chat live, and when one instance
+// dies its users reconnect to the other and miss nothing.
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import request from 'supertest';
+import { createTestDatabase } from './support/db.js';
+import { post, uniqueEmail, sessionCookie, type Agent } from './support/app.js';
+import {
+  ask,
+  closeSockets,
+  openSocket,
+  record,
+  send,
+  until,
+  waitFor,
+  disconnection,
+} from './support/sockets.js';
+import type { MessageDto } from '../src/realtime/protocol.js';
+
+const REDIS = { host: '127.0.0.1', port: 6379 };
+
+function reachable(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port, timeout: 500 }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+    s.on('timeout', () => {
+      s.destroy();
+      resolve(false);
+    });
+  });
+}
+const redisUp = await reachable(REDIS.host, REDIS.port);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+const children = new Set<ChildProcess>();
+
+async function startInstance(
+  env: Record<string, string>,
+): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'development',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      BCRYPT_COST: '4',
+      RATE_LIMIT: 'false',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`instance exited early:\n${output}`);
+    const ok = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return { url, child };
+    if (Date.now() > deadline) throw new Error(`instance not up in 30 s:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
+afterEach(async () => {
+  closeSockets();
+  await Promise.all([...children].map((c) => stop(c, 'SIGTERM')));
+  children.clear();
+});
+afterAll(async () => {
+  await Promise.all([...children].map((c) => stop(c, 'SIGKILL')));
+});
+
+async function signUpAt(
+  url: string,
+  name: string,
+): Promise<{ agent: Agent; id: number; cookie: string }> {
+  const agent = request.agent(url);
+  const res = await post(agent, '/signup', {
+    email: uniqueEmail(name.toLowerCase()),
+    displayName: name,
+    password: 'correct horse battery',
+  });
+  expect(res.status).toBe(303);
+  const home = await agent.get('/');
+  const id = Number(/data-me="(\d+)"/.exec(home.text)?.[1]);
+  return { agent, id, cookie: sessionCookie(home)! };
+}
+
+const variants: Array<[string, Record<string, string>, boolean]> = [
+  [
+    'Redis Streams',
+    { SOCKET_ADAPTER: 'redis', REDIS_URL: `redis://${REDIS.host}:${REDIS.port}` },
+    redisUp,
+  ],
+  ['PostgreSQL LISTEN/NOTIFY', { SOCKET_ADAPTER: 'postgres' }, true],
+];
+
+describe.each(variants)('two instances with %s fan-out', (_name, adapterEnv, available) => {
+  it.skipIf(!available)(
+    'people on different instances chat live both ways, and after one instance dies its user reconnects to the other and gets every missed message once',
+    async () => {
+      const db = await createTestDatabase();
+      try {
+        const env = {
+          ...adapterEnv,
+          DATABASE_URL: db.url,
+          SESSION_SECRET: randomBytes(24).toString('hex'),
+          // Each run its own channel: parallel runs sharing a Redis must not hear each other.
+          SOCKET_CHANNEL: `test-${randomBytes(4).toString('hex')}`,
+        };
+        const [one, two] = await Promise.all([startInstance(env), startInstance(env)]);
+
+        const ann = await signUpAt(one.url, 'Ann');
+        const bo = await signUpAt(two.url, 'Bo');
+        const open = await post(ann.agent, '/conversations', { userId: String(bo.id) }, '/search');
+        const conversationId = Number(
+          /\/conversations\/(\d+)/.exec(open.headers.location as string)![1],
+        );
+
+        const annSocket = await openSocket(one.url, ann.cookie);
+        const boSocket = await openSocket(two.url, bo.cookie);
+
+        // Ann (instance one) → Bo (instance two), and back.
+        const toBo = waitFor(boSocket, 'message:new', (m) => m.body === 'hello from one');
+        await send(annSocket, conversationId, 'hello from one');
+        expect((await toBo).senderName).toBe('Ann');
+        const toAnn = waitFor(annSocket, 'message:new', (m) => m.body === 'hello from two');
+        const last = await send(boSocket, conversationId, 'hello from two');
+        expect((await toAnn).id).toBe(last.id);
+
+        // Typing crosses instances too.
+        const typing = waitFor(annSocket, 'typing', (t) => t.userId === bo.id && t.typing);
+        await ask(boSocket, 'typing', { conversationId, typing: true });
+        await typing;
+
+        // Instance one dies hard; Bo keeps writing meanwhile on instance two.
+        const dropped = disconnection(annSocket, 10_000);
+        await stop(one.child, 'SIGKILL');
+        await dropped;
+        const sent: MessageDto[] = [];
+        for (let i = 1; i <= 15; i++)
+          sent.push(await send(boSocket, conversationId, `while you were away ${i}`));
+
+        // Ann's client reconnects, to instance two, and catches up from its watermark.
+        const again = await openSocket(two.url, ann.cookie);
+        const live = record(again, 'message:new');
+        const got: MessageDto[] = [];
+        let after = last.id;
+        for (;;) {
+          const res = await ask(again, 'sync', { conversationId, after });
+          if (!res.ok) throw new Error(res.error.message);
+          got.push(...res.messages);
+          after = res.messages.at(-1)?.id ?? after;
+          if (!res.hasMore) break;
+        }
+        expect(got.map((m) => m.body)).toEqual(sent.map((m) => m.body));
+        expect(new Set(got.map((m) => m.id)).size).toBe(15);
+
+        // And live delivery carries on from there.
+        const next = await send(boSocket, conversationId, 'welcome back');
+        await until(
+          'the live message after reconnecting',
+          () => live.some((m) => m.id === next.id),
+          5000,
+        );
+        expect(live.filter((m) => m.id === next.id)).toHaveLength(1);
+      } finally {
+        closeSockets();
+        await Promise.all([...children].map((c) => stop(c, 'SIGTERM')));
+        children.clear();
+        await db.drop();
+      }
+    },
+    90_000,
+  );
+});
