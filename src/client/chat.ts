@@ -3,6 +3,7 @@
 import type { MessageDto } from '../realtime/protocol.js';
 import type { ChatClientSocket } from './app.js';
 import { el, localizeTime, localizeTimes, uuid } from './util.js';
+import { loadOutbox, saveOutbox } from './outbox.js';
 
 const ACK_TIMEOUT = 10_000;
 const TYPING_REFRESH = 3_000;
@@ -36,7 +37,18 @@ export function startChat(
   let watermark = Number(log.dataset.lastId);
   let otherRead = Number(log.dataset.otherRead);
   let readSent = 0;
-  const pending = new Map<string, { li: HTMLLIElement; body: string; retryable: boolean }>();
+  const pending = new Map<
+    string,
+    { li: HTMLLIElement; body: string; createdAt: string; retryable: boolean }
+  >();
+  // Only what may still go is kept: a message the server refused stays on screen, not in storage.
+  const persist = () =>
+    saveOutbox(
+      conversationId,
+      [...pending]
+        .filter(([, p]) => p.retryable)
+        .map(([clientId, p]) => ({ clientId, body: p.body, createdAt: p.createdAt })),
+    );
 
   const atBottom = () => log.scrollHeight - log.scrollTop - log.clientHeight < 48;
   const toBottom = () => {
@@ -82,6 +94,7 @@ export function startChat(
     const mine = pending.get(m.clientId);
     if (mine) {
       pending.delete(m.clientId);
+      persist();
       mine.li.replaceWith(li);
     } else {
       const after = [...list.querySelectorAll<HTMLElement>('li.msg[data-id]')].find(
@@ -125,6 +138,13 @@ export function startChat(
   function send(clientId: string) {
     const item = pending.get(clientId);
     if (!item) return;
+    item.retryable = true;
+    persist();
+    if (!socket.connected) {
+      // Kept in the outbox; it goes as soon as the connection is back.
+      setState(item.li, 'pending', 'Waiting for the connection…');
+      return;
+    }
     setState(item.li, 'pending', 'Sending…');
     socket
       .timeout(ACK_TIMEOUT)
@@ -134,6 +154,7 @@ export function startChat(
         const retryable =
           !!err || res.ok || ['unavailable', 'internal', 'rate_limited'].includes(res.error.code);
         item.retryable = retryable;
+        persist();
         const why = err ? 'no answer from the server' : res.ok ? '' : res.error.message;
         setState(item.li, 'failed', `Not sent — ${why} `, () => send(clientId));
       });
@@ -154,6 +175,15 @@ export function startChat(
     else box.removeAttribute('aria-invalid');
   }
 
+  function queue(clientId: string, body: string, createdAt: string) {
+    const li = messageItem({ senderId: me, senderName: 'You', body, createdAt });
+    li.dataset.clientId = clientId;
+    list.append(li);
+    list.querySelector('li.empty')?.remove();
+    pending.set(clientId, { li, body, createdAt, retryable: true });
+    persist();
+  }
+
   form.addEventListener('submit', (e) => {
     e.preventDefault(); // the page never reloads to send
     const body = box.value;
@@ -161,16 +191,7 @@ export function startChat(
     showError(problem);
     if (problem) return;
     const clientId = uuid();
-    const li = messageItem({
-      senderId: me,
-      senderName: 'You',
-      body,
-      createdAt: new Date().toISOString(),
-    });
-    li.dataset.clientId = clientId;
-    list.append(li);
-    list.querySelector('li.empty')?.remove();
-    pending.set(clientId, { li, body, retryable: true });
+    queue(clientId, body, new Date().toISOString());
     box.value = '';
     updateCounter();
     stopTyping();
@@ -281,10 +302,8 @@ export function startChat(
   socket.on('connect', () => {
     banner.hidden = true;
     sync();
-    if (everConnected) {
-      // What failed while we were away goes again, with the same id: stored once.
-      for (const [clientId, item] of pending) if (item.retryable) send(clientId);
-    }
+    // What waits in the outbox (or failed while we were away) goes, with the same id: stored once.
+    for (const [clientId, item] of pending) if (item.retryable) send(clientId);
     everConnected = true;
   });
   socket.on('disconnect', (reason) => {
@@ -364,6 +383,9 @@ export function startChat(
     if (link && latest && log.scrollTop < 40) void loadOlder(link);
   });
   document.addEventListener('visibilitychange', markReadIfSeen);
+
+  // Messages left unsent by an earlier visit (offline, closed tab) are shown and sent again.
+  for (const item of loadOutbox(conversationId)) queue(item.clientId, item.body, item.createdAt);
 
   updateCounter();
   if (latest && !location.hash) toBottom();

@@ -1,0 +1,45 @@
+// Messages written but not yet confirmed by the server, kept in localStorage so
+// a reload (or a tab closed while offline) does not lose them. Each keeps its
+// client id, so however often it is sent, the server stores it once.
+export interface OutboxItem {
+  clientId: string;
+  body: string;
+  createdAt: string;
+}
+
+const key = (conversationId: number) => `chat:outbox:${conversationId}`;
+
+function storage(): Storage | undefined {
+  try {
+    return window.localStorage;
+  } catch {
+    return undefined; // private mode or blocked storage: keep working, just without persistence
+  }
+}
+
+export function loadOutbox(conversationId: number): OutboxItem[] {
+  try {
+    const raw = storage()?.getItem(key(conversationId));
+    const items: unknown = raw ? JSON.parse(raw) : [];
+    if (!Array.isArray(items)) return [];
+    return items.filter(
+      (i): i is OutboxItem =>
+        typeof i === 'object' &&
+        i !== null &&
+        typeof (i as OutboxItem).clientId === 'string' &&
+        typeof (i as OutboxItem).body === 'string' &&
+        typeof (i as OutboxItem).createdAt === 'string',
+    );
+  } catch {
+    return [];
+  }
+}
+
+export function saveOutbox(conversationId: number, items: OutboxItem[]): void {
+  try {
+    if (items.length) storage()?.setItem(key(conversationId), JSON.stringify(items));
+    else storage()?.removeItem(key(conversationId));
+  } catch {
+    // Quota or blocked storage: the message still goes while the tab stays open.
+  }
+}
