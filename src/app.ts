@@ -14,8 +14,9 @@ import { AppError } from './errors.js';
 import { Notify } from './realtime/notify.js';
 import type { Ctx } from './services/context.js';
 import * as accounts from './services/accounts.js';
-import { MessageWriter } from './services/message-writer.js';
+import { MessageWriter, isConnectionError } from './services/message-writer.js';
 import { MemberCache } from './services/member-cache.js';
+import { RateLimiter } from './services/rate-limit.js';
 import { conversationRoutes } from './http/conversations.js';
 import { createSession, type SessionSetup } from './http/session.js';
 import { accountRoutes } from './http/accounts.js';
@@ -48,6 +49,11 @@ export function createApp(opts: AppOptions): App {
     bcryptCost: config.bcryptCost,
     writer: new MessageWriter(opts.db, logger),
     members: new MemberCache(),
+    limits: {
+      // A person types far slower; a script that floods gets rate_limited.
+      send: new RateLimiter(30, 5, config.rateLimit),
+      typing: new RateLimiter(10, 2, config.rateLimit),
+    },
   };
   const session = createSession({
     pool: opts.db,
@@ -213,6 +219,9 @@ const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
   if (err instanceof AppError) {
     status = err.status;
     message = err.message;
+  } else if (isConnectionError(err)) {
+    status = 503;
+    message = 'The database is not answering just now. Please try again in a moment.';
   } else if (e?.code === 'EBADCSRFTOKEN') {
     status = 403;
     message = 'This form has expired. Go back, reload the page and try again.';
@@ -224,7 +233,8 @@ const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
         ? 'That was too large to send.'
         : 'The request could not be understood.';
   }
-  if (status >= 500) req.log?.error({ err }, 'unhandled error');
+  if (status === 503) req.log?.warn({ err }, 'database unavailable');
+  else if (status >= 500) req.log?.error({ err }, 'unhandled error');
   if (res.headersSent) return;
   res.status(status);
   if (req.accepts(['html', 'json']) === 'json') {

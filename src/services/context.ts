@@ -3,6 +3,7 @@ import type { Pool } from '../db/pool.js';
 import type { Notify } from '../realtime/notify.js';
 import type { MessageWriter } from './message-writer.js';
 import type { MemberCache } from './member-cache.js';
+import type { RateLimiter } from './rate-limit.js';
 
 /** What every service needs; built once in createApp and shared with the socket layer. */
 export interface Ctx {
@@ -12,4 +13,5 @@ export interface Ctx {
   bcryptCost: number;
   writer: MessageWriter;
   members: MemberCache;
+  limits: { send: RateLimiter; typing: RateLimiter };
 }

@@ -85,6 +85,7 @@ async function accessMembers(ctx: Ctx, conversationId: number, userId: number): 
  * the commit, sends it to every socket of every member, the sender's other tabs too.
  */
 export async function sendMessage(ctx: Ctx, sender: Sender, input: unknown): Promise<MessageDto> {
+  ctx.limits.send.take(sender.id);
   const data = parseFields(sendSchema, input);
   const memberIds = await accessMembers(ctx, data.conversationId, sender.id);
   const { row, created } = await ctx.writer.write({ ...data, senderId: sender.id });
@@ -156,6 +157,7 @@ export async function markRead(ctx: Ctx, userId: number, input: unknown): Promis
 const typingSchema = z.object({ conversationId: idSchema, typing: z.boolean() });
 
 export async function setTyping(ctx: Ctx, user: Sender, input: unknown): Promise<void> {
+  ctx.limits.typing.take(user.id);
   const data = parseFields(typingSchema, input);
   const memberIds = await accessMembers(ctx, data.conversationId, user.id);
   ctx.notify.typing(
