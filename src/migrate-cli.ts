@@ -1,10 +1,17 @@
 // `npm run migrate`: applies pending migrations to DATABASE_URL and exits.
-import { loadConfig } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { createPool } from './db/pool.js';
 import { migrate } from './db/migrate.js';
 
-const config = loadConfig();
+let config: Config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(err.message);
+  process.exit(1);
+}
 const log = createLogger(config.logLevel);
 if (!config.databaseUrl) {
   console.error(

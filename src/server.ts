@@ -1,18 +1,14 @@
 // Wires config → database → migrations → app → Socket.IO → listen, and closes
-// them in reverse on SIGTERM/SIGINT.
+// them in reverse on SIGTERM/SIGINT — also when the signal comes mid-start.
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig, ConfigError, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
-import { createPool, type Pool } from './db/pool.js';
+import { createPool } from './db/pool.js';
 import { migrate } from './db/migrate.js';
-import {
-  startEmbeddedDatabase,
-  EmbeddedDatabaseError,
-  type EmbeddedDatabase,
-} from './db/embedded.js';
+import { startEmbeddedDatabase, EmbeddedDatabaseError } from './db/embedded.js';
 import { createApp } from './app.js';
 import { createSocketServer } from './realtime/socket.js';
 import { attachAdapter } from './realtime/adapter.js';
@@ -21,63 +17,91 @@ async function sessionSecretFor(config: Config, log: Logger): Promise<string> {
   if (config.sessionSecret) return config.sessionSecret;
   // Development: made once and kept, so a restart keeps everyone logged in.
   const file = path.join(config.dataDir, 'session-secret');
+  const kept = await readFile(file, 'utf8').then(
+    (s) => s.trim(),
+    () => '',
+  );
+  if (kept.length >= 32) return kept;
+  const secret = randomBytes(32).toString('hex');
+  await mkdir(config.dataDir, { recursive: true });
+  await writeFile(file, secret, { mode: 0o600 });
+  log.info(`generated a session secret in ${file}`);
+  return secret;
+}
+
+function readConfig(): Config {
   try {
-    return (await readFile(file, 'utf8')).trim();
-  } catch {
-    const secret = randomBytes(32).toString('hex');
-    await mkdir(config.dataDir, { recursive: true });
-    await writeFile(file, secret, { mode: 0o600 });
-    log.info(`generated a session secret in ${file}`);
-    return secret;
+    return loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    process.exit(1);
   }
 }
 
 export async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = readConfig();
   const log = createLogger(config.logLevel, {
     pretty: !config.isProduction && process.stdout.isTTY === true,
   });
   const started = Date.now();
 
-  let embedded: EmbeddedDatabase | undefined;
-  let databaseUrl = config.databaseUrl;
-  if (!databaseUrl) {
-    try {
-      embedded = await startEmbeddedDatabase({
+  // What is running so far, closed last-first. A signal that arrives mid-start
+  // closes what exists; whatever starts after that is closed as soon as it exists.
+  const closers: Array<() => Promise<unknown>> = [];
+  let stopping = false;
+  let starting = true;
+  const track = async (close: () => Promise<unknown>) => {
+    closers.push(close);
+    if (stopping) {
+      starting = false;
+      await shutdown('stopped while starting');
+    }
+  };
+  const shutdown = async (why: string) => {
+    if (!stopping) log.info(`${why}: shutting down`);
+    stopping = true;
+    // Mid-start, the step under way finishes first (a half-started database must be stopped too).
+    if (starting) return;
+    const force = setTimeout(() => {
+      log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, 15_000);
+    force.unref();
+    while (closers.length) {
+      const close = closers.pop()!;
+      await close().catch((err: unknown) => log.warn({ err }, 'close failed'));
+    }
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  try {
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      const embedded = await startEmbeddedDatabase({
         dataDir: config.dataDir,
         log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
       });
-    } catch (err) {
-      if (err instanceof EmbeddedDatabaseError) {
-        log.fatal(err.message);
-        console.error(err.message);
-        process.exit(1);
-      }
-      throw err;
+      await track(() => embedded.stop());
+      databaseUrl = embedded.url;
     }
-    databaseUrl = embedded.url;
-  }
 
-  const pool: Pool = createPool(databaseUrl, { max: config.poolMax, logger: log });
-  const closeAll: Array<() => Promise<unknown>> = [];
-  try {
+    const pool = createPool(databaseUrl, { max: config.poolMax, logger: log });
+    await track(() => pool.end());
     const applied = await migrate(pool);
     if (applied.length) log.info(`applied migrations: ${applied.join(', ')}`);
 
     const sessionSecret = await sessionSecretFor(config, log);
     const { app, ctx, session } = createApp({ config, db: pool, logger: log, sessionSecret });
+    await track(async () => session.store.close());
+    await track(() => ctx.writer.close()); // acks what is queued before the pool ends
     const server = http.createServer(app);
     const io = createSocketServer(server, { ctx, sessionMiddleware: session.middleware });
-    const closeAdapter = await attachAdapter(io, config, databaseUrl, log);
+    await track(await attachAdapter(io, config, databaseUrl, log));
+    await track(() => new Promise((r) => io.close(() => r(undefined)))); // closes the HTTP server too
 
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -85,43 +109,24 @@ export async function main(): Promise<void> {
     });
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
-    const shown =
-      config.host === '0.0.0.0' || config.host === '127.0.0.1' ? 'localhost' : config.host;
+    const shown = ['0.0.0.0', '127.0.0.1', '::'].includes(config.host) ? 'localhost' : config.host;
     log.info(
-      { ms: Date.now() - started, database: embedded ? 'embedded' : 'server' },
+      { ms: Date.now() - started, database: config.databaseUrl ? 'server' : 'embedded' },
       `Leo's Chat room is ready on http://${shown}:${port}`,
     );
-
-    closeAll.push(
-      () => new Promise((r) => io.close(() => r(undefined))), // also closes the HTTP server
-      closeAdapter,
-      async () => session.store.close(),
-    );
+    starting = false;
+    if (stopping) await shutdown('stopped while starting');
   } catch (err) {
-    log.fatal({ err }, 'start failed');
-    await pool.end().catch(() => undefined);
-    await embedded?.stop().catch(() => undefined);
+    if (err instanceof EmbeddedDatabaseError) {
+      log.fatal(err.message);
+      console.error(err.message);
+    } else {
+      log.fatal({ err }, 'start failed');
+    }
+    stopping = true;
+    while (closers.length) await closers.pop()!().catch(() => undefined);
     process.exit(1);
   }
-
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info(`${signal}: shutting down`);
-    const force = setTimeout(() => {
-      log.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, 15_000);
-    force.unref();
-    for (const close of closeAll) await close().catch((err) => log.warn({ err }, 'close failed'));
-    await pool.end().catch(() => undefined);
-    await embedded?.stop().catch((err) => log.warn({ err }, 'stopping the database failed'));
-    log.info('stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
 await main();

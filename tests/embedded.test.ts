@@ -40,7 +40,19 @@ function postgresServing(dataDir: string): number[] {
   const res = spawnSync('pgrep', ['-f', `bin/postgres -D ${path.join(dataDir, 'pg')}`], {
     encoding: 'utf8',
   });
-  return res.stdout.split('\n').filter(Boolean).map(Number);
+  const pids = res.stdout.split('\n').filter(Boolean).map(Number);
+  // A backend the postmaster has just forked shows the postmaster's command line until it
+  // renames itself: count only processes whose parent is not one of the matches.
+  return pids.filter((pid) => !pids.includes(parentOf(pid)));
+}
+
+function parentOf(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return -1;
+  }
 }
 
 async function query<T extends pg.QueryResultRow>(
