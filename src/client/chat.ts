@@ -39,7 +39,7 @@ export function startChat(
   let readSent = 0;
   const pending = new Map<
     string,
-    { li: HTMLLIElement; body: string; createdAt: string; retryable: boolean }
+    { li: HTMLLIElement; body: string; createdAt: string; retryable: boolean; attempts: number }
   >();
   // Only what may still go is kept: a message the server refused stays on screen, not in storage.
   const persist = () =>
@@ -84,7 +84,17 @@ export function startChat(
 
   /** Puts a stored message in id order, once, replacing its "sending" copy. */
   function addMessage(m: MessageDto) {
-    if (m.conversationId !== conversationId || known.has(m.id)) return;
+    if (m.conversationId !== conversationId) return;
+    if (known.has(m.id)) {
+      // Already on the page (say, a restored outbox copy of a message stored before a reload).
+      const copy = pending.get(m.clientId);
+      if (copy) {
+        pending.delete(m.clientId);
+        persist();
+        copy.li.remove();
+      }
+      return;
+    }
     known.add(m.id);
     const wasAtBottom = atBottom();
     const li = messageItem(m);
@@ -157,6 +167,15 @@ export function startChat(
         persist();
         const why = err ? 'no answer from the server' : res.ok ? '' : res.error.message;
         setState(item.li, 'failed', `Not sent — ${why} `, () => send(clientId));
+        if (retryable) {
+          // Tried again by itself, less and less often; the button is there for the impatient.
+          item.attempts += 1;
+          const delay = Math.min(30_000, 1000 * 2 ** Math.min(item.attempts, 5));
+          setTimeout(() => {
+            if (pending.get(clientId) === item && item.li.classList.contains('failed'))
+              send(clientId);
+          }, delay);
+        }
       });
   }
 
@@ -180,7 +199,7 @@ export function startChat(
     li.dataset.clientId = clientId;
     list.append(li);
     list.querySelector('li.empty')?.remove();
-    pending.set(clientId, { li, body, createdAt, retryable: true });
+    pending.set(clientId, { li, body, createdAt, retryable: true, attempts: 0 });
     persist();
   }
 
@@ -385,7 +404,15 @@ export function startChat(
   document.addEventListener('visibilitychange', markReadIfSeen);
 
   // Messages left unsent by an earlier visit (offline, closed tab) are shown and sent again.
-  for (const item of loadOutbox(conversationId)) queue(item.clientId, item.body, item.createdAt);
+  const shown = new Set(
+    [...list.querySelectorAll<HTMLElement>('li.msg[data-client-id]')].map(
+      (li) => li.dataset.clientId,
+    ),
+  );
+  for (const item of loadOutbox(conversationId)) {
+    if (!shown.has(item.clientId)) queue(item.clientId, item.body, item.createdAt);
+  }
+  persist(); // drops what the page showed as stored already
 
   updateCounter();
   if (latest && !location.hash) toBottom();

@@ -1,6 +1,7 @@
 // Thin adapters: parse nothing here beyond the envelope, call a service, ack.
 import type { Socket } from 'socket.io';
 import { AppError } from '../errors.js';
+import { isConnectionError } from '../services/message-writer.js';
 import type { Ctx } from '../services/context.js';
 import * as messages from '../services/messages.js';
 import * as conversations from '../services/conversations.js';
@@ -16,6 +17,12 @@ import type {
 export type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, object, SocketData>;
 
 function toError(err: unknown): ErrorDto {
+  if (isConnectionError(err)) {
+    return {
+      code: 'unavailable',
+      message: 'The database is not answering just now. Try again in a moment.',
+    };
+  }
   if (err instanceof AppError) {
     const field = err.fields && Object.values(err.fields)[0];
     return { code: err.code, message: field ?? err.message };
@@ -40,7 +47,9 @@ export function registerHandlers(io: IoServer, socket: ChatSocket, ctx: Ctx): vo
       handler(payload).then(
         (result) => reply({ ok: true, ...result }),
         (err: unknown) => {
-          if (!(err instanceof AppError) || err.status >= 500) {
+          if (isConnectionError(err) || (err instanceof AppError && err.code === 'unavailable')) {
+            ctx.logger.warn({ err, event }, 'database unavailable');
+          } else if (!(err instanceof AppError) || err.status >= 500) {
             ctx.logger.error({ err, event, userId: socket.data.userId }, 'socket handler failed');
           }
           reply({ ok: false, error: toError(err) });
