@@ -117,6 +117,13 @@ export async function main(): Promise<void> {
     starting = false;
     if (stopping) await shutdown('stopped while starting');
   } catch (err) {
+    if (stopping) {
+      // The signal also reached a child (initdb, say) and failed the start: that is the stop asked for.
+      log.info({ err: (err as Error).message }, 'start interrupted by the stop signal');
+      while (closers.length) await closers.pop()!().catch(() => undefined);
+      log.info('stopped');
+      process.exit(0);
+    }
     if (err instanceof EmbeddedDatabaseError) {
       log.fatal(err.message);
       console.error(err.message);

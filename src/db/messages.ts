@@ -110,12 +110,12 @@ export async function insertMessages(
     );
     for (const r of rows) existing.set(key(r.senderId!, r.clientId), r);
   }
-  const seen = new Set<string>();
+  const stored = new Map<string, NewMessage>(); // the batch entry that made each new row
   return batch.map((m) => {
     const k = key(m.senderId, m.clientId);
     const fresh = created.get(k);
-    if (fresh && !seen.has(k)) {
-      seen.add(k);
+    if (fresh && !stored.has(k)) {
+      stored.set(k, m);
       return {
         created: true,
         row: { ...m, id: fresh.id, createdAt: fresh.createdAt, senderName: null },
@@ -123,11 +123,11 @@ export async function insertMessages(
     }
     const old = existing.get(k);
     if (old) return { created: false, row: old };
-    // The same clientId twice in one batch: the first one stored it.
+    // The same clientId twice in one batch: the first one stored it, and that is the answer.
     const first = created.get(k)!;
     return {
       created: false,
-      row: { ...m, id: first.id, createdAt: first.createdAt, senderName: null },
+      row: { ...stored.get(k)!, id: first.id, createdAt: first.createdAt, senderName: null },
     };
   });
 }

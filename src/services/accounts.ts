@@ -5,7 +5,13 @@ import { isUniqueViolation, withTransaction } from '../db/pool.js';
 import * as users from '../db/users.js';
 import { deleteSessionsOfUser } from '../db/sessions.js';
 import type { Ctx } from './context.js';
-import { displayNameSchema, emailSchema, parseFields, passwordSchema } from './validation.js';
+import {
+  displayNameSchema,
+  emailSchema,
+  noNul,
+  parseFields,
+  passwordSchema,
+} from './validation.js';
 
 export type { User } from '../db/users.js';
 
@@ -46,9 +52,12 @@ export async function register(ctx: Ctx, input: unknown): Promise<users.User> {
 
 export async function authenticate(ctx: Ctx, input: unknown): Promise<users.User> {
   const data = parseFields(loginSchema, input);
-  const user = await users.findUserByEmail(ctx.db, data.email);
+  // A NUL or a broken character cannot be in a stored email or password (and bcrypt
+  // would stop reading at a NUL): such a login is simply wrong, at the usual speed.
+  const storable = noNul(data.email) && noNul(data.password);
+  const user = storable ? await users.findUserByEmail(ctx.db, data.email) : undefined;
   const hash = user?.passwordHash ?? (await getDummyHash(ctx.bcryptCost));
-  const ok = await bcrypt.compare(data.password, hash);
+  const ok = (await bcrypt.compare(data.password, hash)) && storable;
   if (!user || !ok) throw new AppError(401, WRONG_LOGIN, 'wrong_login');
   return {
     id: user.id,

@@ -43,7 +43,7 @@ export const bodySchema = z
       });
     }
   })
-  .refine(noNul, 'The message contains a character that cannot be stored (NUL).');
+  .refine(noNul, 'The message contains a character that cannot be stored (NUL or half an emoji).');
 
 const sendSchema = z.object({
   conversationId: idSchema,

@@ -2,9 +2,11 @@
 import { z } from 'zod';
 import { invalid, type FieldErrors } from '../errors.js';
 
-// PostgreSQL text cannot hold NUL; refuse it with words instead of a 500.
-const noNul = (s: string) => !s.includes('\0');
-const NUL_MESSAGE = 'contains a character that cannot be stored (NUL)';
+// PostgreSQL text cannot hold NUL, and half a surrogate pair (not valid Unicode)
+// would be stored as U+FFFD, unlike what was shown live: refuse both with words.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const noNul = (s: string) => !s.includes('\0') && !LONE_SURROGATE.test(s);
+const NUL_MESSAGE = 'contains a character that cannot be stored (NUL or half an emoji)';
 
 export const emailSchema = z
   .string({ error: 'Enter an email address.' })
