@@ -18,7 +18,7 @@ import { MessageWriter, isConnectionError } from './services/message-writer.js';
 import { MemberCache } from './services/member-cache.js';
 import { RateLimiter } from './services/rate-limit.js';
 import { conversationRoutes } from './http/conversations.js';
-import { createSession, type SessionSetup } from './http/session.js';
+import { createSession, refreshSession, type SessionSetup } from './http/session.js';
 import { accountRoutes } from './http/accounts.js';
 import { pageRoutes } from './http/pages.js';
 
@@ -66,6 +66,9 @@ export function createApp(opts: AppOptions): App {
   app.set('trust proxy', config.trustProxy);
   app.set('view engine', 'ejs');
   app.set('views', path.join(ROOT, 'views'));
+  // Compiled templates are kept (Express only does so in production by default);
+  // `npm run dev` restarts on a view change instead.
+  app.set('view cache', true);
   app.disable('x-powered-by');
   app.locals.formatTime = formatTime;
   app.locals.firstLine = firstLine;
@@ -135,6 +138,7 @@ export function createApp(opts: AppOptions): App {
   );
   app.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 50 }));
   app.use(session.middleware);
+  app.use(refreshSession);
 
   // The logged-in user, loaded fresh each request: a deleted account is logged out at once.
   app.use(async (req, res, next) => {

@@ -117,6 +117,8 @@ export async function main(): Promise<void> {
     starting = false;
     if (stopping) await shutdown('stopped while starting');
   } catch (err) {
+    // A stop signal may have failed a child (initdb, a check) before its own handler ran here.
+    await new Promise((r) => setTimeout(r, 50));
     if (stopping) {
       // The signal also reached a child (initdb, say) and failed the start: that is the stop asked for.
       log.info({ err: (err as Error).message }, 'start interrupted by the stop signal');

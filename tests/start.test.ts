@@ -455,7 +455,7 @@ describe('starting and stopping the app (embedded PostgreSQL)', { timeout: TEST_
       await new Promise((r) => setTimeout(r, 5));
     }
     signalGroup(app, 'SIGTERM');
-    expect(await waitForExit(app)).toEqual({ code: 0, signal: null });
+    expect(await waitForExit(app), app.output()).toEqual({ code: 0, signal: null });
     expect(app.output()).toContain('SIGTERM: shutting down');
     expect(processesUsing(dataDir)).toEqual([]);
   });

@@ -147,6 +147,8 @@ export function userCanAccess(runAs: RunAs, target: string, flags: string): bool
     cwd: '/',
     stdio: 'ignore',
   });
+  // Killed by a signal (the app's own stop, sent to its whole group): no answer, not a "no".
+  if (res.signal) throw new Error(`access check interrupted by ${res.signal}`);
   return res.status === 0;
 }
 

@@ -55,32 +55,27 @@ export interface NewMessage {
 }
 
 /**
- * Stores a batch in one transaction (the caller's). Every conversation row in
- * the batch is locked first, in id order: ids are handed out at insert time,
- * so holding the lock makes id order within a conversation the commit order,
- * and "everything after the last id I saw" can never skip a late commit.
- * A (sender, clientId) already stored is not stored again; `created` says which.
+ * Stores a batch with one statement (migrations/004): conversation rows locked
+ * first, so id order within a conversation is commit order; a (sender, clientId)
+ * already stored is not stored again, and `created` says which rows are new.
+ * Runs on its own (autocommit) or inside the caller's transaction.
  */
 export async function insertMessages(
-  tx: Db,
+  db: Db,
   batch: NewMessage[],
 ): Promise<Array<{ row: MessageRow; created: boolean }>> {
-  const conversationIds = [...new Set(batch.map((m) => m.conversationId))].sort((a, b) => a - b);
-  await tx.query(
-    'SELECT id FROM conversations WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE',
-    [conversationIds],
-  );
-  const inserted = await tx.query<{
+  const { rows } = await db.query<{
     id: number;
+    conversationId: number;
     senderId: number;
     clientId: string;
+    body: string;
     createdAt: Date;
+    created: boolean;
   }>(
-    `INSERT INTO messages (conversation_id, sender_id, client_id, body)
-     SELECT c, s, k, b FROM unnest($1::bigint[], $2::bigint[], $3::uuid[], $4::text[])
-       WITH ORDINALITY AS t(c, s, k, b, n) ORDER BY n
-     ON CONFLICT (sender_id, client_id) DO NOTHING
-     RETURNING id, sender_id AS "senderId", client_id AS "clientId", created_at AS "createdAt"`,
+    `SELECT r_id AS id, r_conversation_id AS "conversationId", r_sender_id AS "senderId",
+       r_client_id AS "clientId", r_body AS body, r_created_at AS "createdAt", r_created AS created
+     FROM insert_messages($1::bigint[], $2::bigint[], $3::uuid[], $4::text[])`,
     [
       batch.map((m) => m.conversationId),
       batch.map((m) => m.senderId),
@@ -89,45 +84,40 @@ export async function insertMessages(
     ],
   );
   const key = (senderId: number, clientId: string) => `${senderId}/${clientId}`;
-  const created = new Map(inserted.rows.map((r) => [key(r.senderId, r.clientId), r]));
-  if (inserted.rows.length) {
-    await tx.query(
-      `UPDATE conversations c SET last_message_id = t.id, last_message_at = t.at
-       FROM (SELECT DISTINCT ON (conversation_id) conversation_id, id, created_at AS at
-             FROM messages WHERE id = ANY($1::bigint[]) ORDER BY conversation_id, id DESC) t
-       WHERE c.id = t.conversation_id`,
-      [inserted.rows.map((r) => r.id)],
+  const found = new Map<string, (typeof rows)[number]>();
+  for (const r of rows)
+    if (r.created || !found.has(key(r.senderId, r.clientId)))
+      found.set(key(r.senderId, r.clientId), r);
+  // A retry stored by another instance in the same instant conflicts without being visible
+  // to this statement's snapshot: look it up again, now that it has committed.
+  const unseen = batch.filter((m) => !found.has(key(m.senderId, m.clientId)));
+  if (unseen.length) {
+    const again = await db.query<MessageRow>(
+      `${SELECT} WHERE (m.sender_id, m.client_id) IN (SELECT * FROM unnest($1::bigint[], $2::uuid[]))`,
+      [unseen.map((m) => m.senderId), unseen.map((m) => m.clientId)],
     );
+    for (const r of again.rows)
+      found.set(key(r.senderId!, r.clientId), { ...r, senderId: r.senderId!, created: false });
   }
-  // Retries of messages stored earlier: answer with the stored row.
-  const missing = batch.filter((m) => !created.has(key(m.senderId, m.clientId)));
-  const existing = new Map<string, MessageRow>();
-  if (missing.length) {
-    const { rows } = await tx.query<MessageRow>(
-      `${SELECT} WHERE (m.sender_id, m.client_id) IN
-         (SELECT * FROM unnest($1::bigint[], $2::uuid[]))`,
-      [missing.map((m) => m.senderId), missing.map((m) => m.clientId)],
-    );
-    for (const r of rows) existing.set(key(r.senderId!, r.clientId), r);
-  }
-  const stored = new Map<string, NewMessage>(); // the batch entry that made each new row
+  const answered = new Set<string>();
   return batch.map((m) => {
     const k = key(m.senderId, m.clientId);
-    const fresh = created.get(k);
-    if (fresh && !stored.has(k)) {
-      stored.set(k, m);
-      return {
-        created: true,
-        row: { ...m, id: fresh.id, createdAt: fresh.createdAt, senderName: null },
-      };
-    }
-    const old = existing.get(k);
-    if (old) return { created: false, row: old };
-    // The same clientId twice in one batch: the first one stored it, and that is the answer.
-    const first = created.get(k)!;
+    const r = found.get(k);
+    if (!r) throw new Error(`message ${k} was neither stored nor found`);
+    // The first entry of a new row made it; a repeat (in this batch or later) gets the stored row.
+    const created = r.created && !answered.has(k);
+    answered.add(k);
     return {
-      created: false,
-      row: { ...stored.get(k)!, id: first.id, createdAt: first.createdAt, senderName: null },
+      created,
+      row: {
+        id: r.id,
+        conversationId: r.conversationId,
+        senderId: r.senderId,
+        senderName: null,
+        clientId: r.clientId,
+        body: r.body,
+        createdAt: r.createdAt,
+      },
     };
   });
 }

@@ -22,7 +22,9 @@ export function createPool(url: string, opts: { max: number; logger: Logger }): 
     application_name: 'leos-chat',
   });
   // An idle client whose connection drops emits here; without a listener the process dies.
-  pool.on('error', (err) => opts.logger.warn({ err }, 'idle database connection lost'));
+  pool.on('error', (err) => {
+    if (!pool.ending) opts.logger.warn({ err }, 'idle database connection lost');
+  });
   return pool;
 }
 

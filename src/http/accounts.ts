@@ -18,6 +18,7 @@ import { SESSION_COOKIE } from './session.js';
 async function logIn(req: Request, user: accounts.User) {
   await regenerateSession(req);
   req.session.userId = user.id;
+  req.session.refreshedAt = Date.now();
   await saveSession(req);
 }
 

@@ -7,6 +7,8 @@ declare module 'express-session' {
   interface SessionData {
     userId?: number;
     flash?: string;
+    /** When the stored expiry was last pushed out (ms since epoch). */
+    refreshedAt?: number;
   }
 }
 
@@ -29,7 +31,9 @@ export function createSession(opts: {
     pool: opts.pool,
     tableName: 'session', // created by migrations/001, not by the store
     createTableIfMissing: false,
+    disableTouch: true,
     pruneSessionInterval: opts.prune === false ? false : 15 * 60,
+    // No write per page view: the expiry is pushed out at most daily (refreshSession).
   });
   const middleware = session({
     name: SESSION_COOKIE,
@@ -43,3 +47,16 @@ export function createSession(opts: {
   });
   return { middleware, store };
 }
+
+const DAY = 24 * 60 * 60 * 1000;
+
+/**
+ * Keeps a logged-in session alive for 30 days after its last use, for at most
+ * one database write a day (the cookie's own expiry rolls on every response).
+ */
+export const refreshSession: RequestHandler = (req, _res, next) => {
+  const s = req.session;
+  if (s?.userId !== undefined && Date.now() - (s.refreshedAt ?? 0) > DAY)
+    s.refreshedAt = Date.now();
+  next();
+};

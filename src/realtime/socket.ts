@@ -47,6 +47,8 @@ export function createSocketServer(
     socket.data.userId = user.id;
     socket.data.displayName = user.displayName;
     socket.data.sessionId = req.sessionID;
+    // The socket keeps its handshake request for life; the session object is not needed again.
+    delete req.session;
     next();
   });
 

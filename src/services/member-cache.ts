@@ -5,6 +5,7 @@
 // that user's sockets are gone), so a short TTL is about groups, later.
 export class MemberCache {
   private readonly entries = new Map<number, { ids: number[]; expires: number }>();
+  private readonly loading = new Map<number, Promise<number[]>>();
 
   constructor(
     private readonly ttlMs = 30_000,
@@ -27,7 +28,29 @@ export class MemberCache {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
-    this.entries.set(conversationId, { ids, expires: Date.now() + this.ttlMs });
+    // A little jitter, so entries filled together do not all expire together.
+    const expires = Date.now() + this.ttlMs * (0.75 + Math.random() * 0.5);
+    this.entries.set(conversationId, { ids, expires });
+  }
+
+  /** Loads and caches, sharing one load among everyone who asks while it runs. */
+  load(conversationId: number, fetch: () => Promise<number[]>): Promise<number[]> {
+    let pending = this.loading.get(conversationId);
+    if (!pending) {
+      pending = fetch().then(
+        (ids) => {
+          this.loading.delete(conversationId);
+          if (ids.length) this.set(conversationId, ids);
+          return ids;
+        },
+        (err: unknown) => {
+          this.loading.delete(conversationId);
+          throw err;
+        },
+      );
+      this.loading.set(conversationId, pending);
+    }
+    return pending;
   }
 
   clear(): void {

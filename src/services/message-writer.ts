@@ -1,8 +1,10 @@
-// Group commit: messages that arrive while a transaction is being written wait
-// and go together in the next one, one multi-row insert and one commit for the
-// lot. Each sender's promise settles only after the commit that holds its row.
-// One batch is in flight at a time, so arrival order is id order.
-import { withTransaction, type Pool } from '../db/pool.js';
+// Group commit on one held connection. Messages that arrive while a batch is
+// being stored wait and go together in the next: one statement (one round
+// trip, one commit) for the lot. Up to two batches are queued on the
+// connection, so the database stores the next while Node sends out the last;
+// PostgreSQL runs them in order, so arrival order is id order. Each sender's
+// promise settles only after the commit that holds its row.
+import type { Pool, PoolClient } from '../db/pool.js';
 import { insertMessages, type MessageRow, type NewMessage } from '../db/messages.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -15,64 +17,97 @@ interface Pending {
 
 export class MessageWriter {
   private queue: Pending[] = [];
-  private flushing = false;
+  private inFlight = 0;
   private closed = false;
+  private client: Promise<PoolClient> | undefined;
+  private held: PoolClient | undefined;
 
   constructor(
     private readonly pool: Pool,
     private readonly logger: Logger,
     private readonly maxBatch = 500,
+    private readonly maxInFlight = 2,
   ) {}
 
   write(msg: NewMessage): Promise<{ row: MessageRow; created: boolean }> {
     if (this.closed) return Promise.reject(unavailable());
     return new Promise((resolve, reject) => {
       this.queue.push({ msg, resolve, reject });
-      if (!this.flushing) void this.flush();
+      this.pump();
     });
   }
 
-  /** Waits for what is queued, then refuses new writes. */
+  /** Stores what is queued, then refuses new writes and gives the connection back. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.flushing || this.queue.length) await new Promise((r) => setTimeout(r, 5));
+    while (this.inFlight || this.queue.length) await new Promise((r) => setTimeout(r, 5));
+    this.releaseIdle();
   }
 
-  private async flush(): Promise<void> {
-    this.flushing = true;
-    try {
-      while (this.queue.length) {
-        const batch = this.queue.splice(0, this.maxBatch);
-        try {
-          const results = await withTransaction(this.pool, (tx) =>
-            insertMessages(
-              tx,
-              batch.map((p) => p.msg),
-            ),
-          );
-          batch.forEach((p, i) => p.resolve(results[i]!));
-        } catch (err) {
-          if (batch.length > 1 && !isConnectionError(err)) {
-            // One bad row (say, its sender was deleted meanwhile) must not fail the others.
-            await this.writeOneByOne(batch);
-          } else {
-            this.logger.warn({ err }, 'message batch failed');
-            for (const p of batch) p.reject(isConnectionError(err) ? unavailable() : err);
-          }
-        }
-      }
-    } finally {
-      this.flushing = false;
+  private pump(): void {
+    while (this.queue.length && this.inFlight < this.maxInFlight) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      this.inFlight++;
+      void this.store(batch).finally(() => {
+        this.inFlight--;
+        this.pump();
+        if (!this.inFlight) this.releaseIdle();
+      });
     }
   }
 
-  private async writeOneByOne(batch: Pending[]): Promise<void> {
-    for (const p of batch) {
-      try {
-        const [result] = await withTransaction(this.pool, (tx) => insertMessages(tx, [p.msg]));
-        p.resolve(result!);
-      } catch (err) {
-        p.reject(isConnectionError(err) ? unavailable() : err);
+  /** Gives the connection back when nothing waits: under load it is kept, idle it is the pool's. */
+  private releaseIdle(): void {
+    if (this.held) this.giveBack(this.held);
+  }
+
+  private connection(): Promise<PoolClient> {
+    this.client ??= this.pool.connect().then(
+      (client) => {
+        client.on('error', this.onClientError);
+        this.held = client;
+        return client;
+      },
+      (err: unknown) => {
+        this.client = undefined;
+        throw err;
+      },
+    );
+    return this.client;
+  }
+
+  // The held connection broke: give it back as broken; the next batch opens another.
+  private readonly onClientError = (err: Error) => {
+    if (this.held) this.giveBack(this.held, err);
+  };
+
+  private giveBack(client: PoolClient, err?: Error): void {
+    if (client !== this.held) return; // already given back
+    this.held = undefined;
+    this.client = undefined;
+    client.off('error', this.onClientError);
+    client.release(err ?? false);
+  }
+
+  private async store(batch: Pending[]): Promise<void> {
+    let client: PoolClient | undefined;
+    try {
+      client = await this.connection();
+      const results = await insertMessages(
+        client,
+        batch.map((p) => p.msg),
+      );
+      batch.forEach((p, i) => p.resolve(results[i]!));
+    } catch (err) {
+      if (isConnectionError(err) || !client) {
+        if (client) this.giveBack(client, err instanceof Error ? err : new Error(String(err)));
+        this.logger.warn({ err }, 'message batch failed: database unavailable');
+        for (const p of batch) p.reject(unavailable());
+      } else if (batch.length > 1) {
+        // One bad row (say, its sender was deleted meanwhile) must not fail the others.
+        for (const p of batch) await this.store([p]);
+      } else {
+        batch[0]!.reject(err);
       }
     }
   }
@@ -92,7 +127,7 @@ export function isConnectionError(err: unknown): boolean {
   if (!e) return false;
   if (typeof e.code === 'string' && /^(08|57P0|53300)/.test(e.code)) return true;
   if (e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === 'ETIMEDOUT') return true;
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(
     e.message ?? '',
   );
 }

@@ -73,9 +73,11 @@ export function toDto(row: messages.MessageRow, senderName?: string): MessageDto
 async function accessMembers(ctx: Ctx, conversationId: number, userId: number): Promise<number[]> {
   const cached = ctx.members.get(conversationId);
   if (cached?.includes(userId)) return cached;
-  // Not cached, or cached without this user (who may have just joined): ask the database.
-  const ids = await conversations.listMemberIds(ctx.db, conversationId);
-  if (ids.length) ctx.members.set(conversationId, ids);
+  // Not cached, or cached without this user (who may have just joined): ask the database,
+  // once for all the requests that miss at the same moment.
+  const ids = await ctx.members.load(conversationId, () =>
+    conversations.listMemberIds(ctx.db, conversationId),
+  );
   if (!ids.includes(userId)) throw notFound('That conversation');
   return ids;
 }

@@ -1,0 +1,54 @@
+-- Stores a batch of messages in one statement (one round trip, one commit).
+-- The conversation rows are locked first, in id order: message ids are handed
+-- out after the lock, so within a conversation id order is commit order and
+-- "everything after the last id I saw" never skips a late commit.
+-- A (sender, client id) stored before is not stored again; it comes back with created = false.
+CREATE FUNCTION insert_messages(
+  p_conversation bigint[],
+  p_sender bigint[],
+  p_client uuid[],
+  p_body text[]
+) RETURNS TABLE (
+  r_id bigint,
+  r_conversation_id bigint,
+  r_sender_id bigint,
+  r_client_id uuid,
+  r_body text,
+  r_created_at timestamptz,
+  r_created boolean
+) LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM 1 FROM conversations c
+  WHERE c.id = ANY (p_conversation)
+  ORDER BY c.id
+  FOR UPDATE;
+
+  RETURN QUERY
+  WITH input AS (
+    SELECT t.c, t.s, t.k, t.b, t.n
+    FROM unnest(p_conversation, p_sender, p_client, p_body) WITH ORDINALITY AS t (c, s, k, b, n)
+  ),
+  ins AS (
+    INSERT INTO messages (conversation_id, sender_id, client_id, body)
+    SELECT i.c, i.s, i.k, i.b FROM input i ORDER BY i.n
+    ON CONFLICT (sender_id, client_id) DO NOTHING
+    RETURNING messages.id, messages.conversation_id, messages.sender_id, messages.client_id,
+      messages.body, messages.created_at
+  ),
+  latest AS (
+    UPDATE conversations c
+    SET last_message_id = x.id, last_message_at = x.created_at
+    FROM (
+      SELECT DISTINCT ON (ins.conversation_id) ins.conversation_id, ins.id, ins.created_at
+      FROM ins ORDER BY ins.conversation_id, ins.id DESC
+    ) x
+    WHERE c.id = x.conversation_id
+  )
+  SELECT ins.id, ins.conversation_id, ins.sender_id, ins.client_id, ins.body, ins.created_at, true
+  FROM ins
+  UNION ALL
+  SELECT m.id, m.conversation_id, m.sender_id, m.client_id, m.body, m.created_at, false
+  FROM messages m
+  WHERE (m.sender_id, m.client_id) IN (SELECT i.s, i.k FROM input i);
+END
+$$;
