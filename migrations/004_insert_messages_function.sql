@@ -16,7 +16,10 @@ CREATE FUNCTION insert_messages(
   r_body text,
   r_created_at timestamptz,
   r_created boolean
-) LANGUAGE plpgsql AS $$
+) LANGUAGE plpgsql
+-- Planned for each call's arrays: a cached generic plan guesses their size and may scan.
+SET plan_cache_mode = force_custom_plan
+AS $$
 BEGIN
   PERFORM 1 FROM conversations c
   WHERE c.id = ANY (p_conversation)
@@ -47,8 +50,13 @@ BEGIN
   SELECT ins.id, ins.conversation_id, ins.sender_id, ins.client_id, ins.body, ins.created_at, true
   FROM ins
   UNION ALL
+  -- Rows stored before this statement (retries): an index probe for each input row that
+  -- this statement did not insert (usually none), never a scan.
   SELECT m.id, m.conversation_id, m.sender_id, m.client_id, m.body, m.created_at, false
-  FROM messages m
-  WHERE (m.sender_id, m.client_id) IN (SELECT i.s, i.k FROM input i);
+  FROM input i
+  CROSS JOIN LATERAL (
+    SELECT * FROM messages x WHERE x.sender_id = i.s AND x.client_id = i.k
+  ) m
+  WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.sender_id = i.s AND ins.client_id = i.k);
 END
 $$;
