@@ -3,6 +3,7 @@
 // process over HTTP and Socket.IO, compares it with a bare Socket.IO relay, and prints tables
 // (also written as JSON). Every child is stopped and every temporary thing removed at the end,
 // on error, on Ctrl-C and on the global timeout.
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -48,6 +49,17 @@ import {
 import { machineCpu, openFileLimits, rssKb } from './proc.js';
 import { summarise } from './profile-summary.js';
 import { round, table, type Cell } from './stats.js';
+
+/** Node flags `npm start` runs the app with (package.json "start"); read from there. */
+const START_FLAGS: string[] = (
+  (
+    JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      scripts: Record<string, string>;
+    }
+  ).scripts.start ?? ''
+)
+  .split(/\s+/)
+  .filter((w) => w.startsWith('--'));
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const opts = parseArgs(process.argv.slice(2));
@@ -219,7 +231,7 @@ async function main(): Promise<void> {
   const app = startChild(
     'app',
     process.execPath,
-    ['--expose-gc', '--import', './bench/server-probe.mjs', 'dist/server.js'],
+    ['--expose-gc', ...START_FLAGS, '--import', './bench/server-probe.mjs', 'dist/server.js'],
     {
       env,
       cwd: ROOT,
@@ -508,6 +520,7 @@ async function startRelay(
     process.execPath,
     [
       '--expose-gc',
+      ...START_FLAGS, // the relay gets the same runtime, so the ratio compares like with like
       '--import',
       'tsx',
       '--import',
