@@ -85,9 +85,9 @@ export async function signUp(baseUrl: string, runId: string, index: number): Pro
   return { index, id, email, browser };
 }
 
-/** POST /conversations {userId}: the one direct conversation of the two, as the search page does. */
+/** POST /conversations {email}: the one direct conversation of the two, as the search page does. */
 export async function openDirect(from: BenchUser, to: BenchUser): Promise<number> {
-  const res = await from.browser.post('/conversations', { userId: String(to.id) }, '/');
+  const res = await from.browser.post('/conversations', { email: to.email }, '/');
   const id = Number(/^\/conversations\/(\d+)$/.exec(res.location ?? '')?.[1]);
   if (res.status !== 303 || !id) {
     throw new Error(`POST /conversations answered ${res.status} ${res.location ?? ''}`);

@@ -53,6 +53,8 @@ export function createApp(opts: AppOptions): App {
       // A person types far slower; a script that floods gets rate_limited.
       send: new RateLimiter(30, 5, config.rateLimit),
       typing: new RateLimiter(10, 2, config.rateLimit),
+      // sync, inbox:sync, conversation:read and searches: cheap for a person, costly in a flood.
+      read: new RateLimiter(60, 20, config.rateLimit),
     },
   };
   const session = createSession({
@@ -182,30 +184,41 @@ export function createApp(opts: AppOptions): App {
   return { app, ctx, session };
 }
 
-function makeLimits(enabled: boolean): { login: RequestHandler; signup: RequestHandler } {
+function makeLimits(enabled: boolean): { login: RequestHandler[]; signup: RequestHandler } {
   const tooMany: RequestHandler = (_req, _res, next) =>
     next(
       new AppError(429, 'Too many attempts. Wait a few minutes, then try again.', 'rate_limited'),
     );
   if (!enabled) {
     const pass: RequestHandler = (_req, _res, next) => next();
-    return { login: pass, signup: pass };
+    return { login: [pass], signup: pass };
   }
   return {
-    // Per account and address: guessing one password is slowed, the owner is back in 15 minutes.
-    login: rateLimit({
-      windowMs: 15 * 60 * 1000,
-      limit: 5,
-      skipSuccessfulRequests: true,
-      standardHeaders: 'draft-8',
-      legacyHeaders: false,
-      keyGenerator: (req) => {
-        const body = req.body as Record<string, unknown> | undefined;
-        const email = typeof body?.email === 'string' ? body.email.trim().toLowerCase() : '';
-        return `${ipKeyGenerator(req.ip ?? '')}|${email}`;
-      },
-      handler: tooMany,
-    }),
+    login: [
+      // Per address: one address trying many accounts (credential stuffing) is slowed too.
+      rateLimit({
+        windowMs: 15 * 60 * 1000,
+        limit: 50,
+        skipSuccessfulRequests: true,
+        standardHeaders: 'draft-8',
+        legacyHeaders: false,
+        handler: tooMany,
+      }),
+      // Per account and address: guessing one password is slowed, the owner is back in 15 minutes.
+      rateLimit({
+        windowMs: 15 * 60 * 1000,
+        limit: 5,
+        skipSuccessfulRequests: true,
+        standardHeaders: 'draft-8',
+        legacyHeaders: false,
+        keyGenerator: (req) => {
+          const body = req.body as Record<string, unknown> | undefined;
+          const email = typeof body?.email === 'string' ? body.email.trim().toLowerCase() : '';
+          return `${ipKeyGenerator(req.ip ?? '')}|${email}`;
+        },
+        handler: tooMany,
+      }),
+    ],
     signup: rateLimit({
       windowMs: 60 * 60 * 1000,
       limit: 20,
@@ -242,7 +255,7 @@ const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
   if (res.headersSent) return;
   res.status(status);
   if (req.accepts(['html', 'json']) === 'json') {
-    res.json({ ok: false, error: { code: (err as AppError).code ?? 'error', message } });
+    res.json({ ok: false, error: { code: err instanceof AppError ? err.code : 'error', message } });
     return;
   }
   res.render('error', { status, message }, (renderErr, html) => {

@@ -19,7 +19,8 @@ const schema = z
     SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     TRUST_PROXY: z
       .string()
-      .regex(/^(true|false|\d+)$/, 'must be true, false or a number of proxy hops')
+      // Not "true": that trusts any X-Forwarded-For a client sends, and rate limits by address break.
+      .regex(/^(false|\d+)$/, 'must be false or the number of proxy hops in front (Render: 1)')
       .default('false'),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -70,7 +71,7 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   sessionSecret: string | undefined;
-  trustProxy: boolean | number;
+  trustProxy: false | number;
   logLevel: Env['LOG_LEVEL'];
   bcryptCost: number;
   poolMax: number;
@@ -108,7 +109,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     databaseUrl: env.DATABASE_URL,
     dataDir: env.DATA_DIR,
     sessionSecret: env.SESSION_SECRET,
-    trustProxy: trust === 'true' ? true : trust === 'false' ? false : Number(trust),
+    trustProxy: trust === 'false' ? false : Number(trust),
     logLevel: env.LOG_LEVEL,
     bcryptCost: env.BCRYPT_COST,
     poolMax: env.PG_POOL_MAX,

@@ -840,7 +840,7 @@ describe('fuzzing', () => {
         { path: '/logout', names: [] as string[] },
         { path: '/account/password', names: ['currentPassword', 'newPassword'] },
         { path: '/account/delete', names: ['deletePassword'] },
-        { path: '/conversations', names: ['userId'] },
+        { path: '/conversations', names: ['email', 'userId'] },
         { path: '/conversations/:id/messages', names: ['body', 'clientId'] },
       ];
 
@@ -884,7 +884,7 @@ describe('fuzzing', () => {
                 newPassword: `new password ${n}`,
               },
               '/account/delete': { deletePassword: 'not the password' },
-              '/conversations': { userId: String(peer.id) },
+              '/conversations': { email: peer.email },
               '/conversations/:id/messages': { body: `sys ${n}`, clientId: uuid() },
             };
             const baseId = base[route.path]!.clientId;
@@ -920,11 +920,11 @@ describe('fuzzing', () => {
           add('newPassword', r.chance(0.5) ? `new password ${i}` : randomText(r, 12));
         } else if (route.path === '/conversations') {
           add(
-            'userId',
+            'email',
             r.chance(0.3)
-              ? String(peer.id)
+              ? peer.email
               : r.chance(0.5)
-                ? String(r.pick<unknown>([...NUMBERS, fz.id, stranger.id, 987654321]))
+                ? String(r.pick<unknown>([...NUMBERS, fz.id, stranger.id, stranger.email]))
                 : randomText(r, 8),
           );
         } else {

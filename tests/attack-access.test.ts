@@ -157,20 +157,21 @@ describe('a logged-in stranger over HTTP', () => {
         .type('form')
         .send(typeof form === 'string' ? `${form}&_csrf=${token}` : { ...form, _csrf: token });
 
-    const deleted = await start({ userId: String(gone.id) });
-    const missing = await start({ userId: String(MISSING) });
+    const deleted = await start({ email: gone.email });
+    const missing = await start({ email: `missing${MISSING}@example.com` });
     expect(deleted.status).toBe(404);
     expect(missing.status).toBe(404);
     expect(withoutId(deleted.text, gone.id)).toBe(withoutId(missing.text, MISSING));
 
     // Lists, conversation ids and ids of two people are refused, never joined.
     for (const form of [
-      `userId=${ann.id}&userId=${cy.id}`,
-      `userId[]=${cy.id}`,
-      `userId=${ann.id},${cy.id}`,
+      // Ids are not a way in at all: only an email opens a conversation.
+      `userId=${cy.id}`,
+      `email=${encodeURIComponent(ann.email)}&email=${encodeURIComponent(cy.email)}`,
+      `email[]=${encodeURIComponent(cy.email)}`,
+      `email=${encodeURIComponent(`${ann.email},${cy.email}`)}`,
       `conversationId=${direct}`,
-      `userId=${direct}:${cy.id}`,
-      `userId=${eve.id}`,
+      `email=${encodeURIComponent(eve.email)}`,
     ]) {
       const res = await start(form);
       expect([400, 404], form).toContain(res.status);
@@ -179,7 +180,7 @@ describe('a logged-in stranger over HTTP', () => {
     expect(await snapshot(app.pool)).toEqual(before);
 
     // Starting one with Cy makes Eve's own conversation with Cy: Ann and Cy's stays theirs.
-    const res = await start({ userId: String(cy.id) });
+    const res = await start({ email: cy.email });
     expect(res.status).toBe(303);
     const made = Number(/\/conversations\/(\d+)$/.exec(String(res.headers.location))?.[1]);
     expect([direct, group]).not.toContain(made);
@@ -258,7 +259,7 @@ describe('a visitor who is not logged in', () => {
       const res = await agent
         .post('/conversations')
         .type('form')
-        .send({ userId: String(cy.id), ...(token ? { _csrf: token } : {}) });
+        .send({ email: cy.email, ...(token ? { _csrf: token } : {}) });
       expect(res.status, `${who} POST /conversations`).toBe(token ? 401 : 403);
       const inbox = await agent.get('/inbox');
       expect(inbox.status).toBe(303);

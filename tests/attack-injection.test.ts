@@ -282,7 +282,10 @@ describe('display names and search input', () => {
     const found = await viewer.agent.get('/search').query({ email: quoted.toUpperCase() });
     expect(found.status).toBe(200);
     expect(found.text).toContain('<p class="result-name">Quote</p>');
-    expect(found.text).toContain(`name="userId" value="${u.id}"`);
+    // The Message button carries the email (escaped), and it opens the chat with Quote.
+    expect(found.text).toContain(`name="email" value="${escapeHtml(u.email)}"`);
+    const opened = await post(viewer.agent, '/conversations', { email: u.email }, '/search');
+    expect(opened.status).toBe(303);
   });
 
   it(`search input with ${BODIES.length + 2} hostile strings is refused with words and echoed back only as escaped text`, async () => {

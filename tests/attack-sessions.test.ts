@@ -75,7 +75,7 @@ describe('forms without their own session’s CSRF token', () => {
         form: { currentPassword: u.password, newPassword: 'chosen by the attacker' },
       },
       { path: '/account/delete', agent: u.agent, form: { deletePassword: u.password } },
-      { path: '/conversations', agent: u.agent, form: { userId: String(mallory.id) } },
+      { path: '/conversations', agent: u.agent, form: { email: mallory.email } },
       {
         path: `/conversations/${conversationId}/messages`,
         agent: u.agent,
@@ -245,7 +245,7 @@ describe('ending sessions', () => {
       .post(`/conversations`)
       .set('Cookie', cookie)
       .type('form')
-      .send({ userId: '1', _csrf: token });
+      .send({ email: 'someone@example.com', _csrf: token });
     expect(forged.status).toBe(403);
     expect((await refusal(app.baseUrl, cookie)).message).toBe('unauthorized');
     expect(

@@ -76,8 +76,8 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ ...prod, HOST: '127.0.0.1' }).host).toBe('127.0.0.1');
   });
 
-  it('TRUST_PROXY accepts true, false or a number of proxy hops', () => {
-    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+  it('TRUST_PROXY accepts false or a number of proxy hops, not "true" (which trusts any client)', () => {
+    expect(() => loadConfig({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY/);
     expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
     expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
   });

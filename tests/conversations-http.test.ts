@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 async function openChat(from: TestUser, to: TestUser): Promise<number> {
-  const res = await post(from.agent, '/conversations', { userId: String(to.id) }, '/search');
+  const res = await post(from.agent, '/conversations', { email: to.email }, '/search');
   expect(res.status).toBe(303);
   return Number(/\/conversations\/(\d+)/.exec(res.headers.location as string)![1]);
 }
@@ -83,7 +83,7 @@ describe('direct conversations over plain HTTP', () => {
       const res = await u.agent
         .post('/conversations')
         .type('form')
-        .send({ userId: String(other.id), _csrf: token });
+        .send({ email: other.email, _csrf: token });
       expect(res.status).toBe(303);
       return Number(/\/conversations\/(\d+)/.exec(res.headers.location as string)![1]);
     };
@@ -102,7 +102,7 @@ describe('direct conversations over plain HTTP', () => {
   });
 
   it('messaging yourself is refused with words', async () => {
-    const res = await post(ann.agent, '/conversations', { userId: String(ann.id) }, '/search');
+    const res = await post(ann.agent, '/conversations', { email: ann.email }, '/search');
     expect(res.status).toBe(400);
     expect(res.text).toContain('That is you');
   });

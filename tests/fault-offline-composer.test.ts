@@ -1,5 +1,5 @@
 // Fault: the browser loses its connection while someone writes. The message
-// waits in the outbox (localStorage `chat:outbox:<id>`) with "Waiting for the
+// waits in the outbox (localStorage `chat:outbox:<userId>:<conversationId>`) with "Waiting for the
 // connection…", the banner says "Connection lost — reconnecting…", and when the
 // network is back the message goes once — also when the page is reloaded at
 // that very moment, and when the page is reloaded after the server stored it
@@ -39,7 +39,7 @@ const sendsSeen = new Map<string, number>();
 /** socket.io requests of Ann's page that failed while she was cut off. */
 const failedWhileOffline: string[] = [];
 
-const outboxKey = () => `chat:outbox:${conversationId}`;
+const outboxKey = () => `chat:outbox:${ann.id}:${conversationId}`;
 async function stored(body: string): Promise<number> {
   const { rows } = await app.pool.query<{ n: number }>(
     'SELECT count(*)::int AS n FROM messages WHERE body = $1',

@@ -105,17 +105,18 @@ afterAll(async () => {
 async function signUpAt(
   url: string,
   name: string,
-): Promise<{ agent: Agent; id: number; cookie: string }> {
+): Promise<{ agent: Agent; id: number; cookie: string; email: string }> {
   const agent = request.agent(url);
+  const email = uniqueEmail(name.toLowerCase());
   const res = await post(agent, '/signup', {
-    email: uniqueEmail(name.toLowerCase()),
+    email,
     displayName: name,
     password: 'correct horse battery',
   });
   expect(res.status).toBe(303);
   const home = await agent.get('/');
   const id = Number(/data-me="(\d+)"/.exec(home.text)?.[1]);
-  return { agent, id, cookie: sessionCookie(home)! };
+  return { agent, id, cookie: sessionCookie(home)!, email };
 }
 
 const variants: Array<[string, Record<string, string>, boolean]> = [
@@ -144,7 +145,7 @@ describe.each(variants)('two instances with %s fan-out', (_name, adapterEnv, ava
 
         const ann = await signUpAt(one.url, 'Ann');
         const bo = await signUpAt(two.url, 'Bo');
-        const open = await post(ann.agent, '/conversations', { userId: String(bo.id) }, '/search');
+        const open = await post(ann.agent, '/conversations', { email: bo.email }, '/search');
         const conversationId = Number(
           /\/conversations\/(\d+)/.exec(open.headers.location as string)![1],
         );

@@ -29,7 +29,8 @@ function main() {
   // The inbox list is re-rendered by the server and swapped in: one source of truth.
   const refreshInbox = debounce(() => {
     void fetch('/inbox', { credentials: 'same-origin', headers: { accept: 'text/html' } })
-      .then((r) => (r.ok ? r.text() : Promise.reject(new Error(String(r.status)))))
+      // A redirect (to the login page, say) is not an inbox.
+      .then((r) => (r.ok && !r.redirected ? r.text() : Promise.reject(new Error(String(r.status)))))
       .then((html) => {
         const current = document.getElementById('inbox');
         if (!current) return;

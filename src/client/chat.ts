@@ -44,6 +44,7 @@ export function startChat(
   // Only what may still go is kept: a message the server refused stays on screen, not in storage.
   const persist = () =>
     saveOutbox(
+      me,
       conversationId,
       [...pending]
         .filter(([, p]) => p.retryable)
@@ -162,10 +163,11 @@ export function startChat(
         if (!pending.has(clientId)) return; // already confirmed through message:new
         if (!err && res.ok) return addMessage(res.message);
         const retryable =
-          !!err || res.ok || ['unavailable', 'internal', 'rate_limited'].includes(res.error.code);
+          !!err ||
+          (!res.ok && ['unavailable', 'internal', 'rate_limited'].includes(res.error.code));
         item.retryable = retryable;
         persist();
-        const why = err ? 'no answer from the server' : res.ok ? '' : res.error.message;
+        const why = err || res.ok ? 'no answer from the server' : res.error.message;
         setState(item.li, 'failed', `Not sent — ${why} `, () => send(clientId));
         if (retryable) {
           // Tried again by itself, less and less often; the button is there for the impatient.
@@ -306,8 +308,12 @@ export function startChat(
 
   function sync() {
     if (!latest) return;
-    socket.emit('sync', { conversationId, after: watermark }, (res) => {
-      if (!res.ok) return;
+    socket.timeout(ACK_TIMEOUT).emit('sync', { conversationId, after: watermark }, (err, res) => {
+      if (err || !res.ok) {
+        // No answer, or the database is away: try again shortly; the watermark has not moved.
+        setTimeout(() => socket.connected && sync(), 3000);
+        return;
+      }
       for (const m of res.messages) {
         addMessage(m);
         watermark = Math.max(watermark, m.id);
@@ -370,7 +376,7 @@ export function startChat(
           credentials: 'same-origin',
         },
       );
-      if (!res.ok) return;
+      if (!res.ok || res.redirected) return;
       const tpl = document.createElement('template');
       tpl.innerHTML = await res.text();
       const height = log.scrollHeight;
@@ -409,7 +415,7 @@ export function startChat(
       (li) => li.dataset.clientId,
     ),
   );
-  for (const item of loadOutbox(conversationId)) {
+  for (const item of loadOutbox(me, conversationId)) {
     if (!shown.has(item.clientId)) queue(item.clientId, item.body, item.createdAt);
   }
   persist(); // drops what the page showed as stored already

@@ -7,7 +7,8 @@ export interface OutboxItem {
   createdAt: string;
 }
 
-const key = (conversationId: number) => `chat:outbox:${conversationId}`;
+// Per user too: on a shared browser, one person's unsent words never go out as another's.
+const key = (userId: number, conversationId: number) => `chat:outbox:${userId}:${conversationId}`;
 
 function storage(): Storage | undefined {
   try {
@@ -17,9 +18,9 @@ function storage(): Storage | undefined {
   }
 }
 
-export function loadOutbox(conversationId: number): OutboxItem[] {
+export function loadOutbox(userId: number, conversationId: number): OutboxItem[] {
   try {
-    const raw = storage()?.getItem(key(conversationId));
+    const raw = storage()?.getItem(key(userId, conversationId));
     const items: unknown = raw ? JSON.parse(raw) : [];
     if (!Array.isArray(items)) return [];
     return items.filter(
@@ -35,10 +36,10 @@ export function loadOutbox(conversationId: number): OutboxItem[] {
   }
 }
 
-export function saveOutbox(conversationId: number, items: OutboxItem[]): void {
+export function saveOutbox(userId: number, conversationId: number, items: OutboxItem[]): void {
   try {
-    if (items.length) storage()?.setItem(key(conversationId), JSON.stringify(items));
-    else storage()?.removeItem(key(conversationId));
+    if (items.length) storage()?.setItem(key(userId, conversationId), JSON.stringify(items));
+    else storage()?.removeItem(key(userId, conversationId));
   } catch {
     // Quota or blocked storage: the message still goes while the tab stays open.
   }

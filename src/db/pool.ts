@@ -9,7 +9,6 @@ export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 /** Anything that runs a query: the pool, or a client inside a transaction. */
 export type Db = Pick<pg.Pool, 'query'> | pg.PoolClient;
-export type { QueryResultRow } from 'pg';
 
 export function createPool(url: string, opts: { max: number; logger: Logger }): pg.Pool {
   const pool = new pg.Pool({
@@ -44,11 +43,6 @@ export async function withTransaction<T>(
   } finally {
     client.release();
   }
-}
-
-/** A single connection for LISTEN or admin work; the caller ends it. */
-export function createClient(url: string): pg.Client {
-  return new pg.Client({ connectionString: url, application_name: 'leos-chat-admin' });
 }
 
 export function isUniqueViolation(err: unknown, constraint?: string): boolean {

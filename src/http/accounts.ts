@@ -12,19 +12,20 @@ import {
   saveSession,
   userId,
 } from './helpers.js';
-import { SESSION_COOKIE } from './session.js';
+import { SESSION_COOKIE, SESSION_LIFETIME } from './session.js';
 
 /** Starts a fresh session for the user: a new id at every login, so none can be fixed in advance. */
 async function logIn(req: Request, user: accounts.User) {
   await regenerateSession(req);
   req.session.userId = user.id;
   req.session.refreshedAt = Date.now();
+  req.session.cookie.maxAge = SESSION_LIFETIME;
   await saveSession(req);
 }
 
 export function accountRoutes(
   ctx: Ctx,
-  limits: { login: RequestHandler; signup: RequestHandler },
+  limits: { login: RequestHandler[]; signup: RequestHandler },
 ): Router {
   const r = Router();
 
@@ -49,7 +50,7 @@ export function accountRoutes(
     res.render('login', { values: { next: safeNext(req.query.next, '') }, errors: {} });
   });
 
-  r.post('/login', limits.login, async (req, res) => {
+  r.post('/login', ...limits.login, async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     try {
       const user = await accounts.authenticate(ctx, body);

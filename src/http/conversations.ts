@@ -34,6 +34,8 @@ async function renderConversation(
   if (!opts.before && last && last.id > view.conversation.myLastRead) {
     await messages.markRead(ctx, me, { conversationId: id, messageId: last.id });
   }
+  // Back must not bring up a stale form whose client id was already used.
+  res.set('Cache-Control', 'no-store');
   res.status(opts.status ?? 200).render('conversation', {
     ...view,
     before: opts.before,

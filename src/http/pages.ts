@@ -25,6 +25,7 @@ export function pageRoutes(ctx: Ctx): Router {
       return res.render('search', { values: {}, errors: {}, result: undefined });
     const email = typeof raw === 'string' ? raw : '';
     try {
+      ctx.limits.read.take(userId(res)); // no bulk checking of which emails have accounts
       const result = await conversations.searchByEmail(ctx, userId(res), { email });
       res.render('search', { values: { email }, errors: {}, result });
     } catch (err) {

@@ -13,7 +13,7 @@ declare module 'express-session' {
 }
 
 export const SESSION_COOKIE = 'chat.sid';
-const THIRTY_DAYS = 30 * 24 * 60 * 60 * 1000;
+export const SESSION_LIFETIME = 30 * 24 * 60 * 60 * 1000;
 
 export interface SessionSetup {
   middleware: RequestHandler;
@@ -43,12 +43,13 @@ export function createSession(opts: {
     saveUninitialized: false,
     rolling: true, // each visit pushes the expiry out: a long, rolling lifetime
     proxy: undefined, // follows Express's 'trust proxy'
-    cookie: { httpOnly: true, sameSite: 'lax', secure: opts.secure, maxAge: THIRTY_DAYS },
+    cookie: { httpOnly: true, sameSite: 'lax', secure: opts.secure, maxAge: SESSION_LIFETIME },
   });
   return { middleware, store };
 }
 
 const DAY = 24 * 60 * 60 * 1000;
+const HOUR = 60 * 60 * 1000;
 
 /**
  * Keeps a logged-in session alive for 30 days after its last use, for at most
@@ -56,6 +57,8 @@ const DAY = 24 * 60 * 60 * 1000;
  */
 export const refreshSession: RequestHandler = (req, _res, next) => {
   const s = req.session;
+  // A visitor's session (it only holds a form token) lives an hour, not a month.
+  if (s && s.userId === undefined) s.cookie.maxAge = HOUR;
   if (s?.userId !== undefined && Date.now() - (s.refreshedAt ?? 0) > DAY)
     s.refreshedAt = Date.now();
   next();

@@ -59,8 +59,13 @@ export function registerHandlers(io: IoServer, socket: ChatSocket, ctx: Ctx): vo
   };
 
   on('message:send', async (p) => ({ message: await messages.sendMessage(ctx, user(), p) }));
-  on('sync', (p) => messages.syncMessages(ctx, socket.data.userId, p));
+  const reading = () => ctx.limits.read.take(socket.data.userId);
+  on('sync', async (p) => {
+    reading();
+    return messages.syncMessages(ctx, socket.data.userId, p);
+  });
   on('conversation:read', async (p) => {
+    reading();
     await messages.markRead(ctx, socket.data.userId, p);
     return {};
   });
@@ -69,6 +74,7 @@ export function registerHandlers(io: IoServer, socket: ChatSocket, ctx: Ctx): vo
     return {};
   });
   on('inbox:sync', async () => {
+    reading();
     const rows = await conversations.inbox(ctx, socket.data.userId);
     return { unread: rows.map((r) => ({ conversationId: r.id, unread: r.unread })) };
   });

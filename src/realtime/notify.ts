@@ -47,7 +47,11 @@ export class Notify {
   /** Which of these users have a socket open on any instance. */
   async onlineAmong(userIds: number[]): Promise<Set<number>> {
     if (!this.io || !userIds.length) return new Set();
-    const sockets = await this.io.in(userIds.map(userRoom)).fetchSockets();
+    // Presence is a nicety: a peer instance that does not answer must not fail the page.
+    const sockets = await this.io
+      .in(userIds.map(userRoom))
+      .fetchSockets()
+      .catch(() => []);
     return new Set(sockets.map((s) => s.data.userId));
   }
 

@@ -13,5 +13,5 @@ export interface Ctx {
   bcryptCost: number;
   writer: MessageWriter;
   members: MemberCache;
-  limits: { send: RateLimiter; typing: RateLimiter };
+  limits: { send: RateLimiter; typing: RateLimiter; read: RateLimiter };
 }

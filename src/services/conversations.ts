@@ -5,7 +5,7 @@ import * as conversations from '../db/conversations.js';
 import * as users from '../db/users.js';
 import type { Ctx } from './context.js';
 import { emailSchema, parseFields } from './validation.js';
-import { idSchema, listHistory } from './messages.js';
+import { listHistory } from './messages.js';
 
 export type SearchResult =
   | { status: 'found'; user: { id: number; displayName: string; email: string } }
@@ -24,14 +24,19 @@ export async function searchByEmail(ctx: Ctx, meId: number, input: unknown): Pro
   };
 }
 
-/** The one direct conversation between two people, made on first use. */
+/**
+ * The one direct conversation with the person who has this email, made on first use.
+ * By email, never by user id: knowing someone's address is what lets you write to
+ * them (ids are sequential: anyone could walk through them).
+ */
 export async function openDirect(ctx: Ctx, meId: number, input: unknown): Promise<number> {
-  const { userId } = parseFields(z.object({ userId: idSchema }), input);
-  if (userId === meId)
-    throw new AppError(400, 'That is you: pick someone else to message.', 'invalid');
-  const other = await users.findUserById(ctx.db, userId);
+  const { email } = parseFields(z.object({ email: emailSchema }), input);
+  const other = await users.findUserByEmail(ctx.db, email);
   if (!other) throw notFound('That person');
-  return withTransaction(ctx.db, (tx) => conversations.findOrCreateDirect(tx, meId, userId));
+  if (other.id === meId) {
+    throw new AppError(400, 'That is you: pick someone else to message.', 'invalid');
+  }
+  return withTransaction(ctx.db, (tx) => conversations.findOrCreateDirect(tx, meId, other.id));
 }
 
 export async function inbox(ctx: Ctx, meId: number) {

@@ -103,11 +103,12 @@ export class MessageWriter {
         if (client) this.giveBack(client, err instanceof Error ? err : new Error(String(err)));
         this.logger.warn({ err }, 'message batch failed: database unavailable');
         for (const p of batch) p.reject(unavailable());
-      } else if (batch.length > 1) {
+      } else if (batch.length > 1 && isDataError(err)) {
         // One bad row (say, its sender was deleted meanwhile) must not fail the others.
         for (const p of batch) await this.store([p]);
       } else {
-        batch[0]!.reject(err);
+        if (batch.length > 1) this.logger.error({ err }, 'message batch failed');
+        for (const p of batch) p.reject(err);
       }
     }
   }
@@ -130,4 +131,10 @@ export function isConnectionError(err: unknown): boolean {
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(
     e.message ?? '',
   );
+}
+
+/** A row the database refused (SQLSTATE classes 22 and 23): others in its batch may be fine. */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && /^(22|23)/.test(code);
 }

@@ -31,7 +31,7 @@ export const passwordSchema = z
   )
   .refine(noNul, `Password ${NUL_MESSAGE}.`);
 
-export { noNul, NUL_MESSAGE };
+export { noNul };
 
 /** Parses input or throws a 400 AppError whose fields name each problem. */
 export function parseFields<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {

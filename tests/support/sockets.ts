@@ -228,7 +228,7 @@ export function disconnection(socket: ClientSocket, timeoutMs = 3000): Promise<s
 
 /** The one direct conversation of two users, started over HTTP as the page does. */
 export async function openDirect(from: TestUser, to: TestUser): Promise<number> {
-  const res = await post(from.agent, '/conversations', { userId: String(to.id) }, '/search');
+  const res = await post(from.agent, '/conversations', { email: to.email }, '/search');
   const id = /\/conversations\/(\d+)/.exec(String(res.headers.location))?.[1];
   if (res.status !== 303 || !id) throw new Error(`could not start a conversation: ${res.status}`);
   return Number(id);
