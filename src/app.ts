@@ -30,6 +30,8 @@ export interface AppOptions {
   logger: Logger;
   sessionSecret: string;
   notify?: Notify;
+  /** Default 5 s; tests shorten it. */
+  presenceGraceMs?: number;
   /** Tests pass false so the store sets no timer. */
   pruneSessions?: boolean;
 }
@@ -47,6 +49,7 @@ export function createApp(opts: AppOptions): App {
     logger,
     notify: opts.notify ?? new Notify(),
     bcryptCost: config.bcryptCost,
+    presenceGraceMs: opts.presenceGraceMs ?? 5_000,
     writer: new MessageWriter(opts.db, logger),
     members: new MemberCache(),
     limits: {

@@ -79,11 +79,30 @@ export function registerHandlers(io: IoServer, socket: ChatSocket, ctx: Ctx): vo
     return { unread: rows.map((r) => ({ conversationId: r.id, unread: r.unread })) };
   });
 
-  void announcePresence(io, socket, ctx, true);
-  socket.on('disconnect', () => void announcePresence(io, socket, ctx, false));
+  const userId = socket.data.userId;
+  const leaving = offlineTimers.get(userId);
+  if (leaving) {
+    // Back within the grace period (a page load, a network blip): nobody saw them go.
+    clearTimeout(leaving);
+    offlineTimers.delete(userId);
+  } else {
+    void announcePresence(io, socket, ctx, true);
+  }
+  socket.on('disconnect', () => {
+    clearTimeout(offlineTimers.get(userId));
+    const timer = setTimeout(() => {
+      offlineTimers.delete(userId);
+      void announcePresence(io, socket, ctx, false);
+    }, ctx.presenceGraceMs);
+    timer.unref();
+    offlineTimers.set(userId, timer);
+  });
 }
 
-/** Online when the first socket of a user connects, offline when the last one goes. */
+// Users whose last socket on this instance just closed, waiting out the grace period.
+const offlineTimers = new Map<number, ReturnType<typeof setTimeout>>();
+
+/** Online when the first socket of a user connects, offline when the last one has gone. */
 async function announcePresence(io: IoServer, socket: ChatSocket, ctx: Ctx, connecting: boolean) {
   const userId = socket.data.userId;
   try {

@@ -11,6 +11,8 @@ export interface Ctx {
   logger: Logger;
   notify: Notify;
   bcryptCost: number;
+  /** How long a user with no socket left still counts as online (a page load reconnects). */
+  presenceGraceMs: number;
   writer: MessageWriter;
   members: MemberCache;
   limits: { send: RateLimiter; typing: RateLimiter; read: RateLimiter };

@@ -33,6 +33,7 @@ export async function startTestApp(opts: { rateLimit?: boolean } = {}): Promise<
     sessionSecret: 'test-secret-that-is-at-least-32-characters',
     notify: new Notify(),
     pruneSessions: false,
+    presenceGraceMs: 50,
   });
   const server = http.createServer(built.app);
   const io = createSocketServer(server, {
