@@ -156,4 +156,53 @@ describe.skipIf(!hasChromium)('two people chatting in real browsers', () => {
       await shot(page, `login-${tag}`);
     }
   });
+  it('a reader who scrolled up is not yanked down: "New messages" appears, and older messages load on scrolling to the top', async () => {
+    const ann = await open(DESKTOP);
+    const bo = await open(PHONE);
+    const annEmail = uniqueEmail('ann');
+    await signUpIn(ann, 'Ann', annEmail);
+    await signUpIn(bo, 'Bo', uniqueEmail('bo'));
+    // Bo opens the chat with Ann by her email, as the Search page does.
+    await bo.goto(`/search?email=${encodeURIComponent(annEmail)}`);
+    await bo.getByRole('button', { name: 'Message' }).click();
+    await bo.waitForURL(/\/conversations\/\d+$/);
+    const conversationId = Number(/(\d+)$/.exec(bo.url())![1]);
+    const annId = Number(await ann.locator('body').getAttribute('data-me'));
+    for (let i = 1; i <= 70; i++) {
+      await app.ctx.writer.write({
+        conversationId,
+        senderId: annId,
+        clientId: crypto.randomUUID(),
+        body: `history ${i}`,
+      });
+    }
+    await bo.reload();
+    const items = bo.locator('#messages li.msg');
+    expect(await items.count()).toBe(50);
+    expect(await items.first().textContent()).toContain('history 21');
+
+    // Scrolling to the top loads the 20 older ones in place, without a page load.
+    await bo.evaluate(() => ((window as unknown as { marker: number }).marker = 7));
+    await bo.locator('#log').evaluate((log) => log.scrollTo(0, 0));
+    await expect.poll(() => items.count()).toBe(70);
+    expect(await items.first().textContent()).toContain('history 1');
+    expect(await bo.evaluate(() => (window as unknown as { marker: number }).marker)).toBe(7);
+
+    // Bo is reading old messages; a new one arrives: he stays put and is told.
+    const before = await bo.locator('#log').evaluate((log) => log.scrollTop);
+    await ann.goto(`/conversations/${conversationId}`);
+    await ann.getByRole('textbox', { name: 'Message' }).fill('are you there?');
+    await ann.getByRole('textbox', { name: 'Message' }).press('Enter');
+    await expect.poll(() => bo.locator('#new-messages').isVisible()).toBe(true);
+    expect(await bo.locator('#log').evaluate((log) => log.scrollTop)).toBe(before);
+    await bo.locator('#new-messages').click();
+    await expect
+      .poll(() =>
+        bo.locator('#log').evaluate((log) => log.scrollHeight - log.scrollTop - log.clientHeight),
+      )
+      .toBeLessThan(48);
+    expect(await items.last().textContent()).toContain('are you there?');
+    await expect.poll(() => bo.locator('#new-messages').isVisible()).toBe(false);
+    await shot(bo, 'conversation-history-phone');
+  });
 });
