@@ -1,13 +1,12 @@
 // Two app processes sharing one database (and Redis, or PostgreSQL LISTEN/NOTIFY
 // for fan-out): people on different instances chat live, and when one instance
 // dies its users reconnect to the other and miss nothing.
-import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase } from './support/db.js';
-import { post, uniqueEmail, sessionCookie, type Agent } from './support/app.js';
+import { post } from './support/app.js';
+import { freePort, reapServers, signUpAt, spawnServer } from './support/fault.js';
 import {
   ask,
   closeSockets,
@@ -37,87 +36,10 @@ function reachable(host: string, port: number): Promise<boolean> {
 }
 const redisUp = await reachable(REDIS.host, REDIS.port);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
-const children = new Set<ChildProcess>();
-
-async function startInstance(
-  env: Record<string, string>,
-): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      NODE_ENV: 'development',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      LOG_LEVEL: 'warn',
-      BCRYPT_COST: '4',
-      RATE_LIMIT: 'false',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let output = '';
-  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`instance exited early:\n${output}`);
-    const ok = await fetch(`${url}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return { url, child };
-    if (Date.now() > deadline) throw new Error(`instance not up in 30 s:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill(signal);
-  });
-}
-
 afterEach(async () => {
   closeSockets();
-  await Promise.all([...children].map((c) => stop(c, 'SIGTERM')));
-  children.clear();
+  await reapServers();
 });
-afterAll(async () => {
-  await Promise.all([...children].map((c) => stop(c, 'SIGKILL')));
-});
-
-async function signUpAt(
-  url: string,
-  name: string,
-): Promise<{ agent: Agent; id: number; cookie: string; email: string }> {
-  const agent = request.agent(url);
-  const email = uniqueEmail(name.toLowerCase());
-  const res = await post(agent, '/signup', {
-    email,
-    displayName: name,
-    password: 'correct horse battery',
-  });
-  expect(res.status).toBe(303);
-  const home = await agent.get('/');
-  const id = Number(/data-me="(\d+)"/.exec(home.text)?.[1]);
-  return { agent, id, cookie: sessionCookie(home)!, email };
-}
 
 const variants: Array<[string, Record<string, string>, boolean]> = [
   [
@@ -141,7 +63,10 @@ describe.each(variants)('two instances with %s fan-out', (_name, adapterEnv, ava
           // Each run its own channel: parallel runs sharing a Redis must not hear each other.
           SOCKET_CHANNEL: `test-${randomBytes(4).toString('hex')}`,
         };
-        const [one, two] = await Promise.all([startInstance(env), startInstance(env)]);
+        const [one, two] = await Promise.all([
+          freePort().then((port) => spawnServer(port, env)),
+          freePort().then((port) => spawnServer(port, env)),
+        ]);
 
         const ann = await signUpAt(one.url, 'Ann');
         const bo = await signUpAt(two.url, 'Bo');
@@ -168,7 +93,7 @@ describe.each(variants)('two instances with %s fan-out', (_name, adapterEnv, ava
 
         // Instance one dies hard; Bo keeps writing meanwhile on instance two.
         const dropped = disconnection(annSocket, 10_000);
-        await stop(one.child, 'SIGKILL');
+        await one.stop('SIGKILL');
         await dropped;
         const sent: MessageDto[] = [];
         for (let i = 1; i <= 15; i++)
@@ -199,8 +124,7 @@ describe.each(variants)('two instances with %s fan-out', (_name, adapterEnv, ava
         expect(live.filter((m) => m.id === next.id)).toHaveLength(1);
       } finally {
         closeSockets();
-        await Promise.all([...children].map((c) => stop(c, 'SIGTERM')));
-        children.clear();
+        await reapServers();
         await db.drop();
       }
     },
