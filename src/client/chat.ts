@@ -42,14 +42,18 @@ export function startChat(
     { li: HTMLLIElement; body: string; createdAt: string; retryable: boolean; attempts: number }
   >();
   // Only what may still go is kept: a message the server refused stays on screen, not in storage.
-  const persist = () =>
-    saveOutbox(
-      me,
-      conversationId,
-      [...pending]
-        .filter(([, p]) => p.retryable)
-        .map(([clientId, p]) => ({ clientId, body: p.body, createdAt: p.createdAt })),
+  // Stored or refused here: dropped from the shared outbox even if another tab wrote it there.
+  const settled = new Set<string>();
+  // Other tabs of this conversation share the outbox: keep their entries, replace only ours.
+  const persist = () => {
+    const mine = [...pending]
+      .filter(([, p]) => p.retryable)
+      .map(([clientId, p]) => ({ clientId, body: p.body, createdAt: p.createdAt }));
+    const others = loadOutbox(me, conversationId).filter(
+      (i) => !pending.has(i.clientId) && !settled.has(i.clientId),
     );
+    saveOutbox(me, conversationId, [...others, ...mine]);
+  };
 
   const atBottom = () => log.scrollHeight - log.scrollTop - log.clientHeight < 48;
   const toBottom = () => {
@@ -86,6 +90,7 @@ export function startChat(
   /** Puts a stored message in id order, once, replacing its "sending" copy. */
   function addMessage(m: MessageDto) {
     if (m.conversationId !== conversationId) return;
+    if (m.senderId === me) settled.add(m.clientId); // stored: out of every tab's outbox
     if (known.has(m.id)) {
       // Already on the page (say, a restored outbox copy of a message stored before a reload).
       const copy = pending.get(m.clientId);
@@ -166,6 +171,7 @@ export function startChat(
           !!err ||
           (!res.ok && ['unavailable', 'internal', 'rate_limited'].includes(res.error.code));
         item.retryable = retryable;
+        if (!retryable) settled.add(clientId);
         persist();
         const why = err || res.ok ? 'no answer from the server' : res.error.message;
         setState(item.li, 'failed', `Not sent — ${why} `, () => send(clientId));
@@ -415,6 +421,7 @@ export function startChat(
       (li) => li.dataset.clientId,
     ),
   );
+  for (const clientId of shown) if (clientId) settled.add(clientId);
   for (const item of loadOutbox(me, conversationId)) {
     if (!shown.has(item.clientId)) queue(item.clientId, item.body, item.createdAt);
   }
