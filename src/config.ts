@@ -119,3 +119,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     rateLimit: env.RATE_LIMIT,
   };
 }
+
+/** For the command-line entry points: a bad environment prints its problems and exits 1. */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    process.exit(1);
+  }
+}

@@ -1,17 +1,10 @@
 // `npm run migrate`: applies pending migrations to DATABASE_URL and exits.
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { loadConfigOrExit } from './config.js';
 import { createLogger } from './logger.js';
 import { createPool } from './db/pool.js';
 import { migrate } from './db/migrate.js';
 
-let config: Config;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
-  console.error(err.message);
-  process.exit(1);
-}
+const config = loadConfigOrExit();
 const log = createLogger(config.logLevel);
 if (!config.databaseUrl) {
   console.error(

@@ -4,7 +4,7 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { loadConfig, ConfigError, type Config } from './config.js';
+import { loadConfigOrExit, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { createPool } from './db/pool.js';
 import { migrate } from './db/migrate.js';
@@ -29,18 +29,8 @@ async function sessionSecretFor(config: Config, log: Logger): Promise<string> {
   return secret;
 }
 
-function readConfig(): Config {
-  try {
-    return loadConfig();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    console.error(err.message);
-    process.exit(1);
-  }
-}
-
 export async function main(): Promise<void> {
-  const config = readConfig();
+  const config = loadConfigOrExit();
   const log = createLogger(config.logLevel, {
     pretty: !config.isProduction && process.stdout.isTTY === true,
   });

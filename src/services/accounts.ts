@@ -99,13 +99,12 @@ export async function deleteAccount(ctx: Ctx, userId: number, input: unknown): P
     input,
   );
   await checkPassword(ctx, userId, data.password, 'password');
-  const ended = await withTransaction(ctx.db, async (tx) => {
+  await withTransaction(ctx.db, async (tx) => {
     await users.deleteUser(tx, userId);
-    return deleteSessionsOfUser(tx, userId);
+    await deleteSessionsOfUser(tx, userId);
   });
   ctx.members.clear();
-  ctx.notify.sessionsEnded(ended);
-  ctx.notify.userDeleted(userId);
+  ctx.notify.userDeleted(userId); // every socket of the user, whichever session it had
 }
 
 export async function findUser(ctx: Ctx, id: number): Promise<users.User | undefined> {

@@ -5,7 +5,8 @@ import * as conversations from '../db/conversations.js';
 import * as users from '../db/users.js';
 import type { Ctx } from './context.js';
 import { emailSchema, parseFields } from './validation.js';
-import { listHistory } from './messages.js';
+import * as messages from '../db/messages.js';
+import { PAGE_SIZE, toDto } from './messages.js';
 
 export type SearchResult =
   | { status: 'found'; user: { id: number; displayName: string; email: string } }
@@ -51,10 +52,12 @@ export async function conversationView(
 ) {
   const conversation = await conversations.findConversationFor(ctx.db, conversationId, meId);
   if (!conversation) throw notFound('That conversation');
-  const [members, history] = await Promise.all([
+  // Membership was just checked: read the page directly.
+  const [members, page] = await Promise.all([
     conversations.listMembers(ctx.db, conversationId),
-    listHistory(ctx, meId, conversationId, before),
+    messages.listHistory(ctx.db, conversationId, before ?? Number.MAX_SAFE_INTEGER, PAGE_SIZE),
   ]);
+  const history = { messages: page.messages.map((m) => toDto(m)), hasMore: page.hasMore };
   const others = members.filter((m) => m.id !== meId);
   return { conversation, members, others, ...history };
 }
