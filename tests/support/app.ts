@@ -2,7 +2,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { createApp, type App } from '../../src/app.js';
-import { createLogger } from '../../src/logger.js';
+import type { Config } from '../../src/config.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { Notify, type IoServer } from '../../src/realtime/notify.js';
 import { createSocketServer } from '../../src/realtime/socket.js';
@@ -16,10 +17,18 @@ export interface TestApp extends App {
   close(): Promise<void>;
 }
 
+export interface TestAppOptions {
+  rateLimit?: boolean;
+  /** Anything else of the config a test needs (production mode, say). */
+  config?: Partial<Pick<Config, 'isProduction' | 'trustProxy' | 'rateLimit' | 'bcryptCost'>>;
+  /** A logger of the test's own (a sink to read what was logged). */
+  logger?: Logger;
+}
+
 /** The real app and Socket.IO on a random loopback port, with its own fresh database. */
-export async function startTestApp(opts: { rateLimit?: boolean } = {}): Promise<TestApp> {
+export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const db = await createTestDatabase();
-  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const logger = opts.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const pool = createPool(db.url, { max: 8, logger });
   const built = createApp({
     config: {
@@ -27,6 +36,7 @@ export async function startTestApp(opts: { rateLimit?: boolean } = {}): Promise<
       trustProxy: false,
       bcryptCost: 4,
       rateLimit: opts.rateLimit ?? false,
+      ...opts.config,
     },
     db: pool,
     logger,

@@ -1,18 +1,11 @@
 // Helpers for the attack suite (tests/attack-*.test.ts): database snapshots,
 // a seeded random generator, HTML escaping as EJS does it, sockets with a
 // hand-made handshake, and an app built with a chosen config and logger.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { io, type Socket } from 'socket.io-client';
-import { createApp } from '../../src/app.js';
-import type { Config } from '../../src/config.js';
-import { createPool, type Pool } from '../../src/db/pool.js';
+import type { Pool } from '../../src/db/pool.js';
 import { createLogger, type Logger } from '../../src/logger.js';
-import { Notify } from '../../src/realtime/notify.js';
-import { createSocketServer } from '../../src/realtime/socket.js';
-import type { TestApp } from './app.js';
-import { createTestDatabase } from './db.js';
+import { startTestApp, type TestApp, type TestAppOptions } from './app.js';
 
 export interface DbSnapshot {
   messages: unknown[];
@@ -127,48 +120,8 @@ export function capturingLogger(level = 'trace'): { logger: Logger; lines: strin
 export type CustomApp = TestApp;
 
 /** startTestApp with a config and logger of the test's choosing (production mode, a log sink). */
-export async function startCustomApp(
-  opts: {
-    config?: Partial<Pick<Config, 'isProduction' | 'trustProxy' | 'rateLimit' | 'bcryptCost'>>;
-    logger?: Logger;
-  } = {},
-): Promise<CustomApp> {
-  const db = await createTestDatabase();
-  const logger = opts.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  const pool = createPool(db.url, { max: 8, logger });
-  const built = createApp({
-    config: {
-      isProduction: false,
-      trustProxy: false,
-      bcryptCost: 4,
-      rateLimit: false,
-      ...opts.config,
-    },
-    db: pool,
-    logger,
-    sessionSecret: 'test-secret-that-is-at-least-32-characters',
-    notify: new Notify(),
-    pruneSessions: false,
-  });
-  const server = http.createServer(built.app);
-  const ioServer = createSocketServer(server, {
-    ctx: built.ctx,
-    sessionMiddleware: built.session.middleware,
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    ...built,
-    pool,
-    io: ioServer,
-    server,
-    baseUrl: `http://127.0.0.1:${port}`,
-    async close() {
-      await new Promise((r) => ioServer.close(() => r(undefined)));
-      await pool.end();
-      await db.drop();
-    },
-  };
+export function startCustomApp(opts: TestAppOptions = {}): Promise<CustomApp> {
+  return startTestApp(opts);
 }
 
 /** All Set-Cookie lines of a response. */
