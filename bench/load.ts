@@ -7,7 +7,7 @@ import type {
   ClientToServerEvents,
   MessageDto,
   ServerToClientEvents,
-} from '../src/realtime/protocol.js';
+} from '../src/shared/protocol.js';
 import { sleep } from './children.js';
 import { mapLimit } from './http.js';
 import { cpuSecondsOf, machineCpu, postgresCpu, postgresCpuDelta } from './proc.js';

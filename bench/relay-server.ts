@@ -11,7 +11,7 @@ import type {
   ClientToServerEvents,
   MessageDto,
   ServerToClientEvents,
-} from '../src/realtime/protocol.js';
+} from '../src/shared/protocol.js';
 
 interface RelayData {
   userId: number;

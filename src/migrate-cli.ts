@@ -1,8 +1,8 @@
 // `npm run migrate`: applies pending migrations to DATABASE_URL and exits.
-import { loadConfigOrExit } from './config.js';
-import { createLogger } from './logger.js';
-import { createPool } from './db/pool.js';
-import { migrate } from './db/migrate.js';
+import { loadConfigOrExit } from './core/config.js';
+import { createLogger } from './core/logger.js';
+import { createPool } from './core/db/pool.js';
+import { migrate } from './core/db/migrate.js';
 
 const config = loadConfigOrExit();
 const log = createLogger(config.logLevel);

@@ -4,14 +4,14 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { loadConfigOrExit, type Config } from './config.js';
-import { createLogger, type Logger } from './logger.js';
-import { createPool } from './db/pool.js';
-import { migrate } from './db/migrate.js';
-import { startEmbeddedDatabase, EmbeddedDatabaseError } from './db/embedded.js';
+import { loadConfigOrExit, type Config } from './core/config.js';
+import { createLogger, type Logger } from './core/logger.js';
+import { createPool } from './core/db/pool.js';
+import { migrate } from './core/db/migrate.js';
+import { startEmbeddedDatabase, EmbeddedDatabaseError } from './core/db/embedded.js';
 import { createApp } from './app.js';
-import { createSocketServer } from './realtime/socket.js';
-import { attachAdapter } from './realtime/adapter.js';
+import { createSocketServer } from './core/realtime/socket.js';
+import { attachAdapter } from './core/realtime/adapter.js';
 
 async function sessionSecretFor(config: Config, log: Logger): Promise<string> {
   if (config.sessionSecret) return config.sessionSecret;

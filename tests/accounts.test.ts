@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
-import { migrate } from '../src/db/migrate.js';
+import { migrate } from '../src/core/db/migrate.js';
 import {
   post,
   sessionCookie,

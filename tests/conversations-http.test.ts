@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
-import { HISTORY_SQL } from '../src/db/messages.js';
+import { HISTORY_SQL } from '../src/features/messages/db.js';
 import {
   post,
   signUp,

@@ -9,7 +9,7 @@ import {
   EmbeddedDatabaseError,
   startEmbeddedDatabase,
   type EmbeddedDatabase,
-} from '../src/db/embedded.js';
+} from '../src/core/db/embedded.js';
 
 const TIMEOUT = 60_000;
 const isRoot = process.getuid?.() === 0;

@@ -1,5 +1,5 @@
 // Fault: the database goes away under a running app and comes back. A
-// throwaway PostgreSQL 17 (src/db/embedded.ts) on a fixed port, so its URL
+// throwaway PostgreSQL 17 (src/core/db/embedded.ts) on a fixed port, so its URL
 // stays the same across the restart; the real server (tsx) in front of it.
 // While the database is down the app stays up, says so on /healthz, answers
 // sends with a clear retryable error (not silence), pages with 503 (not 500);
@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { afterEach, expect, it } from 'vitest';
-import { startEmbeddedDatabase, type EmbeddedDatabase } from '../src/db/embedded.js';
+import { startEmbeddedDatabase, type EmbeddedDatabase } from '../src/core/db/embedded.js';
 import { ask } from './support/sockets.js';
 import {
   BrowserLikeClient,

@@ -18,7 +18,7 @@ import {
   type ClientSocket,
 } from './support/sockets.js';
 import { sleep, until } from './support/fault.js';
-import type { MessageDto } from '../src/realtime/protocol.js';
+import type { MessageDto } from '../src/shared/protocol.js';
 
 let app: TestApp;
 let browser: Browser;

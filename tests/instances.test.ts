@@ -17,7 +17,7 @@ import {
   waitFor,
   disconnection,
 } from './support/sockets.js';
-import type { MessageDto } from '../src/realtime/protocol.js';
+import type { MessageDto } from '../src/shared/protocol.js';
 
 const REDIS = { host: '127.0.0.1', port: 6379 };
 

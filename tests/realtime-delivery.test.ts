@@ -1,8 +1,8 @@
 // Live delivery over real sockets: fan-out to every tab, retries, catching up after
 // a reconnect, id order under concurrent senders, typing, read marks and presence.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { MessageDto } from '../src/realtime/protocol.js';
-import { MessageWriter } from '../src/services/message-writer.js';
+import type { MessageDto } from '../src/shared/protocol.js';
+import { MessageWriter } from '../src/features/messages/writer.js';
 import { signUp, startTestApp, type TestApp, type TestUser } from './support/app.js';
 import {
   ask,

@@ -1,7 +1,7 @@
 // The browser script: progressive enhancement over server-rendered pages.
 // Without it every page still works through plain forms.
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, ServerToClientEvents } from '../realtime/protocol.js';
+import type { ClientToServerEvents, ServerToClientEvents } from '../shared/protocol.js';
 import { debounce, localizeTimes } from './util.js';
 import { startChat } from './chat.js';
 

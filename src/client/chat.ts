@@ -1,6 +1,6 @@
 // The conversation page: send over the socket without a reload, show what
 // arrives live, catch up after a reconnect, and the small live signs.
-import type { MessageDto } from '../realtime/protocol.js';
+import type { MessageDto } from '../shared/protocol.js';
 import type { ChatClientSocket } from './app.js';
 import { el, localizeTime, localizeTimes, uuid } from './util.js';
 import { loadOutbox, saveOutbox } from './outbox.js';

@@ -2,11 +2,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { createApp, type App } from '../../src/app.js';
-import type { Config } from '../../src/config.js';
-import { createLogger, type Logger } from '../../src/logger.js';
-import { createPool, type Pool } from '../../src/db/pool.js';
-import { Notify, type IoServer } from '../../src/realtime/notify.js';
-import { createSocketServer } from '../../src/realtime/socket.js';
+import type { Config } from '../../src/core/config.js';
+import { createLogger, type Logger } from '../../src/core/logger.js';
+import { createPool, type Pool } from '../../src/core/db/pool.js';
+import { Notify, type IoServer } from '../../src/core/realtime/notify.js';
+import { createSocketServer } from '../../src/core/realtime/socket.js';
 import { createTestDatabase } from './db.js';
 
 export interface TestApp extends App {

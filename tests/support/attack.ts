@@ -3,8 +3,8 @@
 // hand-made handshake, and an app built with a chosen config and logger.
 import { pino } from 'pino';
 import { io, type Socket } from 'socket.io-client';
-import type { Pool } from '../../src/db/pool.js';
-import { createLogger, type Logger } from '../../src/logger.js';
+import type { Pool } from '../../src/core/db/pool.js';
+import { createLogger, type Logger } from '../../src/core/logger.js';
 import { startTestApp, type TestApp, type TestAppOptions } from './app.js';
 
 export interface DbSnapshot {

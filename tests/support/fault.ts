@@ -10,7 +10,7 @@ import net from 'node:net';
 import pg from 'pg';
 import request from 'supertest';
 import { io } from 'socket.io-client';
-import type { MessageDto } from '../../src/realtime/protocol.js';
+import type { MessageDto } from '../../src/shared/protocol.js';
 import { post, sessionCookie, uniqueEmail, type Agent } from './app.js';
 import type { ClientSocket } from './sockets.js';
 

@@ -7,9 +7,9 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedDatabase, type EmbeddedDatabase } from '../../src/db/embedded.js';
-import { migrate } from '../../src/db/migrate.js';
-import { createLogger } from '../../src/logger.js';
+import { startEmbeddedDatabase, type EmbeddedDatabase } from '../../src/core/db/embedded.js';
+import { migrate } from '../../src/core/db/migrate.js';
+import { createLogger } from '../../src/core/logger.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -3,7 +3,7 @@
 import request from 'supertest';
 import { io, type Socket } from 'socket.io-client';
 import { expect } from 'vitest';
-import type { ClientToServerEvents, ServerToClientEvents } from '../../src/realtime/protocol.js';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../src/shared/protocol.js';
 import { post, sessionCookie, type Agent, type TestApp, type TestUser } from './app.js';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;

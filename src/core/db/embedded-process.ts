@@ -1,4 +1,4 @@
-// OS-level helpers for src/db/embedded.ts: locating the PostgreSQL binaries, identifying
+// OS-level helpers for src/core/db/embedded.ts: locating the PostgreSQL binaries, identifying
 // processes reliably, and running the server as a non-root user.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs, { readFileSync } from 'node:fs';

@@ -3,8 +3,8 @@
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import { Server } from 'socket.io';
 import type { RequestHandler } from 'express';
-import type { Ctx } from '../services/context.js';
-import * as accounts from '../services/accounts.js';
+import type { Ctx } from '../context.js';
+import * as accounts from '../../features/accounts/service.js';
 import { sessionRoom, userRoom, type IoServer } from './notify.js';
 import { registerHandlers } from './handlers.js';
 

@@ -1,18 +1,18 @@
 // Thin adapters: parse nothing here beyond the envelope, call a service, ack.
 import type { Socket } from 'socket.io';
 import { AppError } from '../errors.js';
-import { isConnectionError } from '../services/message-writer.js';
-import type { Ctx } from '../services/context.js';
-import * as messages from '../services/messages.js';
-import * as conversations from '../services/conversations.js';
-import { touchLastSeen } from '../db/users.js';
+import { isConnectionError } from '../../features/messages/writer.js';
+import type { Ctx } from '../context.js';
+import * as messages from '../../features/messages/service.js';
+import * as conversations from '../../features/conversations/service.js';
+import { touchLastSeen } from '../../features/accounts/db.js';
 import { userRoom, type IoServer } from './notify.js';
 import type {
   ClientToServerEvents,
   ErrorDto,
   ServerToClientEvents,
   SocketData,
-} from './protocol.js';
+} from '../../shared/protocol.js';
 
 export type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, object, SocketData>;
 

@@ -1,6 +1,6 @@
 // Shared zod pieces for every boundary (forms, socket payloads).
 import { z } from 'zod';
-import { invalid, type FieldErrors } from '../errors.js';
+import { invalid, type FieldErrors } from './errors.js';
 
 // PostgreSQL text cannot hold NUL, and half a surrogate pair (not valid Unicode)
 // would be stored as U+FFFD, unlike what was shown live: refuse both with words.

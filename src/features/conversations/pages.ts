@@ -1,8 +1,8 @@
 import { Router } from 'express';
-import type { Ctx } from '../services/context.js';
-import * as conversations from '../services/conversations.js';
-import { requireUser, userId } from './helpers.js';
-import { AppError } from '../errors.js';
+import type { Ctx } from '../../core/context.js';
+import * as conversations from './service.js';
+import { requireUser, userId } from '../../core/http/helpers.js';
+import { AppError } from '../../core/errors.js';
 
 export function pageRoutes(ctx: Ctx): Router {
   const r = Router();

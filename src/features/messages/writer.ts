@@ -4,10 +4,10 @@
 // connection, so the database stores the next while Node sends out the last;
 // PostgreSQL runs them in order, so arrival order is id order. Each sender's
 // promise settles only after the commit that holds its row.
-import type { Pool, PoolClient } from '../db/pool.js';
-import { insertMessages, type MessageRow, type NewMessage } from '../db/messages.js';
-import { AppError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import type { Pool, PoolClient } from '../../core/db/pool.js';
+import { insertMessages, type MessageRow, type NewMessage } from './db.js';
+import { AppError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
 
 interface Pending {
   msg: NewMessage;

@@ -1,4 +1,4 @@
-import type { Db } from './pool.js';
+import type { Db } from '../../core/db/pool.js';
 
 /** Ends every stored session of a user, but the one named in `exceptSid`. */
 export async function deleteSessionsOfUser(

@@ -1,8 +1,8 @@
-import type { Logger } from '../logger.js';
-import type { Pool } from '../db/pool.js';
-import type { Notify } from '../realtime/notify.js';
-import type { MessageWriter } from './message-writer.js';
-import type { MemberCache } from './member-cache.js';
+import type { Logger } from './logger.js';
+import type { Pool } from './db/pool.js';
+import type { Notify } from './realtime/notify.js';
+import type { MessageWriter } from '../features/messages/writer.js';
+import type { MemberCache } from '../features/conversations/member-cache.js';
 import type { RateLimiter } from './rate-limit.js';
 
 /** What every service needs; built once in createApp and shared with the socket layer. */

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { AppError, notFound } from '../errors.js';
-import { withTransaction } from '../db/pool.js';
-import * as conversations from '../db/conversations.js';
-import * as users from '../db/users.js';
-import type { Ctx } from './context.js';
-import { emailSchema, parseFields } from './validation.js';
-import * as messages from '../db/messages.js';
-import { PAGE_SIZE, toDto } from './messages.js';
+import { AppError, notFound } from '../../core/errors.js';
+import { withTransaction } from '../../core/db/pool.js';
+import * as conversations from './db.js';
+import * as users from '../accounts/db.js';
+import type { Ctx } from '../../core/context.js';
+import { emailSchema, parseFields } from '../../core/validation.js';
+import * as messages from '../messages/db.js';
+import { PAGE_SIZE, toDto } from '../messages/service.js';
 
 export type SearchResult =
   | { status: 'found'; user: { id: number; displayName: string; email: string } }

@@ -1,19 +1,19 @@
 import bcrypt from 'bcrypt';
 import { z } from 'zod';
-import { AppError, invalid } from '../errors.js';
-import { isUniqueViolation, withTransaction } from '../db/pool.js';
-import * as users from '../db/users.js';
-import { deleteSessionsOfUser } from '../db/sessions.js';
-import type { Ctx } from './context.js';
+import { AppError, invalid } from '../../core/errors.js';
+import { isUniqueViolation, withTransaction } from '../../core/db/pool.js';
+import * as users from './db.js';
+import { deleteSessionsOfUser } from './sessions-db.js';
+import type { Ctx } from '../../core/context.js';
 import {
   displayNameSchema,
   emailSchema,
   noNul,
   parseFields,
   passwordSchema,
-} from './validation.js';
+} from '../../core/validation.js';
 
-export type { User } from '../db/users.js';
+export type { User } from './db.js';
 
 const signupSchema = z.object({
   email: emailSchema,

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { AppError, notFound } from '../errors.js';
-import * as conversations from '../db/conversations.js';
-import * as messages from '../db/messages.js';
-import type { MessageDto } from '../realtime/protocol.js';
-import type { Ctx } from './context.js';
-import { noNul, parseFields } from './validation.js';
+import { AppError, notFound } from '../../core/errors.js';
+import * as conversations from '../conversations/db.js';
+import * as messages from './db.js';
+import type { MessageDto } from '../../shared/protocol.js';
+import type { Ctx } from '../../core/context.js';
+import { noNul, parseFields } from '../../core/validation.js';
 
 export const MAX_BODY = 4000;
 export const PAGE_SIZE = 50;

@@ -1,7 +1,7 @@
 import { Router, type Request, type RequestHandler } from 'express';
-import { AppError } from '../errors.js';
-import * as accounts from '../services/accounts.js';
-import type { Ctx } from '../services/context.js';
+import { AppError } from '../../core/errors.js';
+import * as accounts from './service.js';
+import type { Ctx } from '../../core/context.js';
 import {
   destroySession,
   flash,
@@ -11,8 +11,8 @@ import {
   safeNext,
   saveSession,
   userId,
-} from './helpers.js';
-import { SESSION_COOKIE, SESSION_LIFETIME } from './session.js';
+} from '../../core/http/helpers.js';
+import { SESSION_COOKIE, SESSION_LIFETIME } from '../../core/http/session.js';
 
 /** Starts a fresh session for the user: a new id at every login, so none can be fixed in advance. */
 async function logIn(req: Request, user: accounts.User) {

@@ -9,7 +9,7 @@ import type {
   ServerToClientEvents,
   SocketData,
   TypingDto,
-} from './protocol.js';
+} from '../../shared/protocol.js';
 
 export type IoServer = Server<ClientToServerEvents, ServerToClientEvents, object, SocketData>;
 

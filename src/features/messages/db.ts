@@ -1,4 +1,4 @@
-import type { Db } from './pool.js';
+import type { Db } from '../../core/db/pool.js';
 
 export interface MessageRow {
   id: number;

@@ -6,9 +6,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Pool } from './pool.js';
 
-// src/db and dist/db are both two levels below the project root.
+// src/core/db and dist/core/db are both three levels below the project root.
 export const MIGRATIONS_DIR = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
+  '..',
   '..',
   '..',
   'migrations',

@@ -1,7 +1,7 @@
 // A token bucket per user, in memory (per instance): `burst` events at once,
 // then `perSecond` on average. Enough to stop one socket flooding the server;
 // a user spread over several instances gets each instance's budget.
-import { AppError } from '../errors.js';
+import { AppError } from './errors.js';
 
 export class RateLimiter {
   private readonly buckets = new Map<number, { tokens: number; at: number }>();

@@ -1,10 +1,10 @@
 import { Router, type Response } from 'express';
 import { randomUUID } from 'node:crypto';
-import { AppError, notFound } from '../errors.js';
-import type { Ctx } from '../services/context.js';
-import * as conversations from '../services/conversations.js';
-import * as messages from '../services/messages.js';
-import { requireUser, userId } from './helpers.js';
+import { AppError, notFound } from '../../core/errors.js';
+import type { Ctx } from '../../core/context.js';
+import * as conversations from './service.js';
+import * as messages from '../messages/service.js';
+import { requireUser, userId } from '../../core/http/helpers.js';
 
 function conversationId(raw: unknown): number {
   const parsed = messages.idSchema.safeParse(raw);
