@@ -6,7 +6,7 @@ import type { RequestHandler } from 'express';
 import type { Ctx } from '../context.js';
 import * as accounts from '../../features/accounts/service.js';
 import { sessionRoom, userRoom, type IoServer } from './notify.js';
-import { registerHandlers } from './handlers.js';
+import { registerHandlers } from '../../sockets.js';
 
 type SessionRequest = IncomingMessage & {
   session?: { userId?: number };

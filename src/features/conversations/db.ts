@@ -136,7 +136,7 @@ export async function advanceReadMark(
 }
 
 /** Everyone who shares a conversation with the user (who should see their presence). */
-export async function listContactIds(db: Db, userId: number): Promise<number[]> {
+export async function listConversationPeers(db: Db, userId: number): Promise<number[]> {
   const { rows } = await db.query<{ id: number }>(
     `SELECT DISTINCT om.user_id AS id FROM conversation_members me
      JOIN conversation_members om ON om.conversation_id = me.conversation_id

@@ -61,7 +61,3 @@ export async function conversationView(
   const others = members.filter((m) => m.id !== meId);
   return { conversation, members, others, ...history };
 }
-
-export async function contactsOf(ctx: Ctx, userId: number): Promise<number[]> {
-  return conversations.listContactIds(ctx.db, userId);
-}
