@@ -8,64 +8,27 @@ import { pinoHttp } from 'pino-http';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { csrfSync } from 'csrf-sync';
 import type { Config } from './core/config.js';
-import type { Logger } from './core/logger.js';
-import type { Pool } from './core/db/pool.js';
 import { AppError } from './core/errors.js';
-import { Notify } from './core/realtime/notify.js';
-import type { Ctx } from './core/context.js';
+import type { AppContext } from './core/context.js';
 import * as accounts from './features/accounts/service.js';
-import { MessageWriter, isConnectionError } from './features/messages/writer.js';
-import { MemberCache } from './features/conversations/member-cache.js';
-import { RateLimiter } from './core/rate-limit.js';
+import { isConnectionError } from './features/messages/writer.js';
 import { conversationRoutes } from './features/conversations/routes.js';
-import { createSession, refreshSession, type SessionSetup } from './core/http/session.js';
+import { refreshSession, type SessionSetup } from './core/http/session.js';
 import { accountRoutes } from './features/accounts/routes.js';
 import { pageRoutes } from './features/conversations/pages.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface AppOptions {
-  config: Pick<Config, 'isProduction' | 'trustProxy' | 'bcryptCost' | 'rateLimit'>;
-  db: Pool;
-  logger: Logger;
-  sessionSecret: string;
-  notify?: Notify;
-  /** Default 5 s; tests shorten it. */
-  presenceGraceMs?: number;
-  /** Tests pass false so the store sets no timer. */
-  pruneSessions?: boolean;
-}
-
-export interface App {
-  app: express.Express;
-  ctx: Ctx;
+  config: Pick<Config, 'isProduction' | 'trustProxy' | 'rateLimit'>;
+  /** Built once by server.ts, shared with the socket server. */
   session: SessionSetup;
 }
 
-export function createApp(opts: AppOptions): App {
-  const { config, logger } = opts;
-  const ctx: Ctx = {
-    db: opts.db,
-    logger,
-    notify: opts.notify ?? new Notify(),
-    bcryptCost: config.bcryptCost,
-    presenceGraceMs: opts.presenceGraceMs ?? 5_000,
-    writer: new MessageWriter(opts.db, logger),
-    members: new MemberCache(),
-    limits: {
-      // A person types far slower; a script that floods gets rate_limited.
-      send: new RateLimiter(30, 5, config.rateLimit),
-      typing: new RateLimiter(10, 2, config.rateLimit),
-      // sync, inbox:sync, conversation:read and searches: cheap for a person, costly in a flood.
-      read: new RateLimiter(60, 20, config.rateLimit),
-    },
-  };
-  const session = createSession({
-    pool: opts.db,
-    secret: opts.sessionSecret,
-    secure: config.isProduction,
-    prune: opts.pruneSessions,
-  });
+/** Only builds Express: the context and the session come from the caller. */
+export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
+  const { config, session } = opts;
+  const { logger } = ctx;
 
   const app = express();
   app.set('trust proxy', config.trustProxy);
@@ -130,7 +93,7 @@ export function createApp(opts: AppOptions): App {
 
   app.get('/healthz', async (_req, res) => {
     try {
-      await opts.db.query('SELECT 1');
+      await ctx.db.query('SELECT 1');
       res.json({ ok: true, database: 'up' });
     } catch {
       res.status(503).json({ ok: false, database: 'down' });
@@ -184,7 +147,7 @@ export function createApp(opts: AppOptions): App {
   );
   app.use(errorHandler);
 
-  return { app, ctx, session };
+  return app;
 }
 
 function makeLimits(enabled: boolean): { login: RequestHandler[]; signup: RequestHandler } {

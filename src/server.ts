@@ -1,4 +1,4 @@
-// Wires config → database → migrations → app → Socket.IO → listen, and closes
+// Wires config → database → migrations → context → app + Socket.IO → listen, and closes
 // them in reverse on SIGTERM/SIGINT — also when the signal comes mid-start.
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -10,6 +10,8 @@ import { createPool } from './core/db/pool.js';
 import { migrate } from './core/db/migrate.js';
 import { startEmbeddedDatabase, EmbeddedDatabaseError } from './core/db/embedded.js';
 import { createApp } from './app.js';
+import { createContext } from './core/context.js';
+import { createSession } from './core/http/session.js';
 import { createSocketServer } from './core/realtime/socket.js';
 import { attachAdapter } from './core/realtime/adapter.js';
 
@@ -85,10 +87,11 @@ export async function main(): Promise<void> {
     if (applied.length) log.info(`applied migrations: ${applied.join(', ')}`);
 
     const sessionSecret = await sessionSecretFor(config, log);
-    const { app, ctx, session } = createApp({ config, db: pool, logger: log, sessionSecret });
+    const ctx = createContext({ config, db: pool, logger: log });
+    const session = createSession({ pool, secret: sessionSecret, secure: config.isProduction });
     await track(async () => session.store.close());
     await track(() => ctx.writer.close()); // acks what is queued before the pool ends
-    const server = http.createServer(app);
+    const server = http.createServer(createApp(ctx, { config, session }));
     const io = createSocketServer(server, { ctx, sessionMiddleware: session.middleware });
     await track(await attachAdapter(io, config, databaseUrl, log));
     await track(() => new Promise((r) => io.close(() => r(undefined)))); // closes the HTTP server too

@@ -1,12 +1,15 @@
+// The service context: built once by createContext() (server.ts, tests) and
+// handed to both the Express app and the socket server.
+import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import type { Pool } from './db/pool.js';
-import type { Notify } from './realtime/notify.js';
-import type { MessageWriter } from '../features/messages/writer.js';
-import type { MemberCache } from '../features/conversations/member-cache.js';
-import type { RateLimiter } from './rate-limit.js';
+import { Notify } from './realtime/notify.js';
+import { RateLimiter } from './rate-limit.js';
+import { MessageWriter } from '../features/messages/writer.js';
+import { MemberCache } from '../features/conversations/member-cache.js';
 
-/** What every service needs; built once in createApp and shared with the socket layer. */
-export interface Ctx {
+/** What every service needs. */
+export interface AppContext {
   db: Pool;
   logger: Logger;
   notify: Notify;
@@ -16,4 +19,33 @@ export interface Ctx {
   writer: MessageWriter;
   members: MemberCache;
   limits: { send: RateLimiter; typing: RateLimiter; read: RateLimiter };
+}
+
+export interface ContextOptions {
+  config: Pick<Config, 'bcryptCost' | 'rateLimit'>;
+  db: Pool;
+  logger: Logger;
+  notify?: Notify;
+  /** Default 5 s; tests shorten it. */
+  presenceGraceMs?: number;
+}
+
+export function createContext(opts: ContextOptions): AppContext {
+  const { config, logger } = opts;
+  return {
+    db: opts.db,
+    logger,
+    notify: opts.notify ?? new Notify(),
+    bcryptCost: config.bcryptCost,
+    presenceGraceMs: opts.presenceGraceMs ?? 5_000,
+    writer: new MessageWriter(opts.db, logger),
+    members: new MemberCache(),
+    limits: {
+      // A person types far slower; a script that floods gets rate_limited.
+      send: new RateLimiter(30, 5, config.rateLimit),
+      typing: new RateLimiter(10, 2, config.rateLimit),
+      // sync, inbox:sync, conversation:read and searches: cheap for a person, costly in a flood.
+      read: new RateLimiter(60, 20, config.rateLimit),
+    },
+  };
 }

@@ -1,7 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { createApp, type App } from '../../src/app.js';
+import { createApp } from '../../src/app.js';
+import { createContext, type AppContext } from '../../src/core/context.js';
+import { createSession, type SessionSetup } from '../../src/core/http/session.js';
 import type { Config } from '../../src/core/config.js';
 import { createLogger, type Logger } from '../../src/core/logger.js';
 import { createPool, type Pool } from '../../src/core/db/pool.js';
@@ -9,7 +11,10 @@ import { Notify, type IoServer } from '../../src/core/realtime/notify.js';
 import { createSocketServer } from '../../src/core/realtime/socket.js';
 import { createTestDatabase } from './db.js';
 
-export interface TestApp extends App {
+export interface TestApp {
+  app: ReturnType<typeof createApp>;
+  ctx: AppContext;
+  session: SessionSetup;
   pool: Pool;
   io: IoServer;
   server: http.Server;
@@ -17,10 +22,12 @@ export interface TestApp extends App {
   close(): Promise<void>;
 }
 
+type TestConfig = Pick<Config, 'isProduction' | 'trustProxy' | 'rateLimit' | 'bcryptCost'>;
+
 export interface TestAppOptions {
   rateLimit?: boolean;
   /** Anything else of the config a test needs (production mode, say). */
-  config?: Partial<Pick<Config, 'isProduction' | 'trustProxy' | 'rateLimit' | 'bcryptCost'>>;
+  config?: Partial<TestConfig>;
   /** A logger of the test's own (a sink to read what was logged). */
   logger?: Logger;
 }
@@ -30,26 +37,29 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   const db = await createTestDatabase();
   const logger = opts.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const pool = createPool(db.url, { max: 8, logger });
-  const built = createApp({
-    config: {
-      isProduction: false,
-      trustProxy: false,
-      bcryptCost: 4,
-      rateLimit: opts.rateLimit ?? false,
-      ...opts.config,
-    },
+  const config: TestConfig = {
+    isProduction: false,
+    trustProxy: false,
+    bcryptCost: 4,
+    rateLimit: opts.rateLimit ?? false,
+    ...opts.config,
+  };
+  const ctx = createContext({
+    config,
     db: pool,
     logger,
-    sessionSecret: 'test-secret-that-is-at-least-32-characters',
     notify: new Notify(),
-    pruneSessions: false,
     presenceGraceMs: 50,
   });
-  const server = http.createServer(built.app);
-  const io = createSocketServer(server, {
-    ctx: built.ctx,
-    sessionMiddleware: built.session.middleware,
+  const session = createSession({
+    pool,
+    secret: 'test-secret-that-is-at-least-32-characters',
+    secure: config.isProduction,
+    prune: false,
   });
+  const built = { app: createApp(ctx, { config, session }), ctx, session };
+  const server = http.createServer(built.app);
+  const io = createSocketServer(server, { ctx, sessionMiddleware: session.middleware });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -47,7 +47,7 @@ const LOG_ROTATE_BYTES = 10 * 1024 * 1024;
 // The app lock names this process, so a second start from the same process must be caught here.
 const startedHere = new Set<string>();
 
-interface Ctx {
+interface EmbeddedSetup {
   dataDir: string;
   pgDir: string;
   logPath: string;
@@ -83,7 +83,7 @@ export async function startEmbeddedDatabase(opts: {
   const lockPath = path.join(dataDir, 'app.lock');
   acquireAppLock(lockPath, dataDir);
   startedHere.add(dataDir);
-  const ctx: Ctx = {
+  const ctx: EmbeddedSetup = {
     dataDir,
     pgDir: path.join(dataDir, 'pg'),
     logPath: path.join(dataDir, 'pg.log'),
@@ -152,7 +152,7 @@ async function readOrCreatePassword(dataDir: string, firstStart: boolean): Promi
   return password;
 }
 
-async function initCluster(ctx: Ctx, password: string): Promise<void> {
+async function initCluster(ctx: EmbeddedSetup, password: string): Promise<void> {
   const t0 = performance.now();
   // initdb into a side folder and rename: a killed initdb must not leave a half-made 'pg'.
   const tmpDir = `${ctx.pgDir}.initdb`;
@@ -198,7 +198,7 @@ async function initCluster(ctx: Ctx, password: string): Promise<void> {
 }
 
 // A cluster made by a non-root run of the app must become postgres's once the app runs as root.
-async function fixOwnership(ctx: Ctx): Promise<void> {
+async function fixOwnership(ctx: EmbeddedSetup): Promise<void> {
   if (!ctx.runAs || (await fsp.stat(ctx.pgDir)).uid === ctx.runAs.uid) return;
   ctx.log.info(`giving ${ctx.pgDir} to the system user postgres`);
   const { uid, gid } = ctx.runAs;
@@ -213,7 +213,7 @@ async function fixOwnership(ctx: Ctx): Promise<void> {
 }
 
 // Our app lock was stale, so a postgres still serving this folder is an orphan of a killed app.
-async function clearPostmasterPid(ctx: Ctx): Promise<void> {
+async function clearPostmasterPid(ctx: EmbeddedSetup): Promise<void> {
   const pidFile = path.join(ctx.pgDir, 'postmaster.pid');
   let lines: string[];
   try {
@@ -267,7 +267,7 @@ interface Server {
   port: number;
 }
 
-async function launch(ctx: Ctx, fixedPort?: number): Promise<Server> {
+async function launch(ctx: EmbeddedSetup, fixedPort?: number): Promise<Server> {
   for (let attempt = 1; ; attempt++) {
     const port = fixedPort ?? (await findFreePort());
     const logOffset = fs.existsSync(ctx.logPath) ? fs.statSync(ctx.logPath).size : 0;
@@ -310,7 +310,7 @@ async function launch(ctx: Ctx, fixedPort?: number): Promise<Server> {
 
 // postmaster.pid naming our child with status "ready" proves that *our* server owns the port;
 // merely connecting could reach another server that grabbed the port first.
-async function waitReady(ctx: Ctx, child: ChildProcess, exited: Promise<string>) {
+async function waitReady(ctx: EmbeddedSetup, child: ChildProcess, exited: Promise<string>) {
   let exitReason: string | null = null;
   void exited.then((r) => (exitReason = r));
   const pidFile = path.join(ctx.pgDir, 'postmaster.pid');
@@ -324,7 +324,11 @@ async function waitReady(ctx: Ctx, child: ChildProcess, exited: Promise<string>)
   return exitReason ?? `not ready after ${READY_TIMEOUT_MS / 1000} s`;
 }
 
-async function ensureChatDatabase(ctx: Ctx, port: number, password: string): Promise<void> {
+async function ensureChatDatabase(
+  ctx: EmbeddedSetup,
+  port: number,
+  password: string,
+): Promise<void> {
   const client = new pg.Client({
     host: '127.0.0.1',
     port,

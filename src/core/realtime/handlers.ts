@@ -3,7 +3,7 @@
 import type { Socket } from 'socket.io';
 import { AppError } from '../errors.js';
 import { isConnectionError } from '../../features/messages/writer.js';
-import type { Ctx } from '../context.js';
+import type { AppContext } from '../context.js';
 import type {
   ClientToServerEvents,
   ErrorDto,
@@ -30,7 +30,7 @@ function toError(err: unknown): ErrorDto {
 /** Every event is acked; a bad payload or a missing ack never throws out of here. */
 export function onEvent(
   socket: ChatSocket,
-  ctx: Ctx,
+  ctx: AppContext,
   event: keyof ClientToServerEvents,
   handler: (payload: unknown) => Promise<object>,
 ): void {

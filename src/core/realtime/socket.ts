@@ -3,7 +3,7 @@
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import { Server } from 'socket.io';
 import type { RequestHandler } from 'express';
-import type { Ctx } from '../context.js';
+import type { AppContext } from '../context.js';
 import * as accounts from '../../features/accounts/service.js';
 import { sessionRoom, userRoom, type IoServer } from './notify.js';
 import { registerHandlers } from '../../sockets.js';
@@ -15,7 +15,7 @@ type SessionRequest = IncomingMessage & {
 
 export function createSocketServer(
   httpServer: HttpServer,
-  opts: { ctx: Ctx; sessionMiddleware: RequestHandler },
+  opts: { ctx: AppContext; sessionMiddleware: RequestHandler },
 ): IoServer {
   const io: IoServer = new Server(httpServer, {
     serveClient: false,

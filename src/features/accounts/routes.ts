@@ -1,7 +1,7 @@
 import { Router, type Request, type RequestHandler } from 'express';
 import { AppError } from '../../core/errors.js';
 import * as accounts from './service.js';
-import type { Ctx } from '../../core/context.js';
+import type { AppContext } from '../../core/context.js';
 import {
   destroySession,
   flash,
@@ -24,7 +24,7 @@ async function logIn(req: Request, user: accounts.User) {
 }
 
 export function accountRoutes(
-  ctx: Ctx,
+  ctx: AppContext,
   limits: { login: RequestHandler[]; signup: RequestHandler },
 ): Router {
   const r = Router();

@@ -4,7 +4,7 @@ import { AppError, invalid } from '../../core/errors.js';
 import { isUniqueViolation, withTransaction } from '../../core/db/pool.js';
 import * as users from './db.js';
 import { deleteSessionsOfUser } from './sessions-db.js';
-import type { Ctx } from '../../core/context.js';
+import type { AppContext } from '../../core/context.js';
 import {
   displayNameSchema,
   emailSchema,
@@ -37,7 +37,7 @@ function getDummyHash(cost: number) {
   return dummyHash;
 }
 
-export async function register(ctx: Ctx, input: unknown): Promise<users.User> {
+export async function register(ctx: AppContext, input: unknown): Promise<users.User> {
   const data = parseFields(signupSchema, input);
   const passwordHash = await bcrypt.hash(data.password, ctx.bcryptCost);
   try {
@@ -50,7 +50,7 @@ export async function register(ctx: Ctx, input: unknown): Promise<users.User> {
   }
 }
 
-export async function authenticate(ctx: Ctx, input: unknown): Promise<users.User> {
+export async function authenticate(ctx: AppContext, input: unknown): Promise<users.User> {
   const data = parseFields(loginSchema, input);
   // A NUL or a broken character cannot be in a stored email or password (and bcrypt
   // would stop reading at a NUL): such a login is simply wrong, at the usual speed.
@@ -68,7 +68,7 @@ export async function authenticate(ctx: Ctx, input: unknown): Promise<users.User
   };
 }
 
-async function checkPassword(ctx: Ctx, userId: number, password: string, field: string) {
+async function checkPassword(ctx: AppContext, userId: number, password: string, field: string) {
   const hash = await users.findPasswordHash(ctx.db, userId);
   if (!hash || !(await bcrypt.compare(password, hash))) {
     throw invalid({ [field]: 'That is not your current password.' });
@@ -77,7 +77,7 @@ async function checkPassword(ctx: Ctx, userId: number, password: string, field: 
 
 /** Changes the password and ends every other session of the user (their sockets too). */
 export async function changePassword(
-  ctx: Ctx,
+  ctx: AppContext,
   userId: number,
   currentSid: string,
   input: unknown,
@@ -93,7 +93,11 @@ export async function changePassword(
 }
 
 /** Deletes the account; messages stay for the others, shown as from "Deleted user". */
-export async function deleteAccount(ctx: Ctx, userId: number, input: unknown): Promise<void> {
+export async function deleteAccount(
+  ctx: AppContext,
+  userId: number,
+  input: unknown,
+): Promise<void> {
   const data = parseFields(
     z.object({ password: z.string().min(1, 'Enter your password.').max(1024) }),
     input,
@@ -107,6 +111,6 @@ export async function deleteAccount(ctx: Ctx, userId: number, input: unknown): P
   ctx.notify.userDeleted(userId); // every socket of the user, whichever session it had
 }
 
-export async function findUser(ctx: Ctx, id: number): Promise<users.User | undefined> {
+export async function findUser(ctx: AppContext, id: number): Promise<users.User | undefined> {
   return users.findUserById(ctx.db, id);
 }

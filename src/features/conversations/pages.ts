@@ -1,10 +1,10 @@
 import { Router } from 'express';
-import type { Ctx } from '../../core/context.js';
+import type { AppContext } from '../../core/context.js';
 import * as conversations from './service.js';
 import { requireUser, userId } from '../../core/http/helpers.js';
 import { AppError } from '../../core/errors.js';
 
-export function pageRoutes(ctx: Ctx): Router {
+export function pageRoutes(ctx: AppContext): Router {
   const r = Router();
 
   r.get('/', async (req, res) => {

@@ -1,7 +1,7 @@
 import { Router, type Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { AppError, notFound } from '../../core/errors.js';
-import type { Ctx } from '../../core/context.js';
+import type { AppContext } from '../../core/context.js';
 import * as conversations from './service.js';
 import * as messages from '../messages/service.js';
 import { requireUser, userId } from '../../core/http/helpers.js';
@@ -21,7 +21,7 @@ function beforeParam(raw: unknown): number | undefined {
 }
 
 async function renderConversation(
-  ctx: Ctx,
+  ctx: AppContext,
   res: Response,
   id: number,
   opts: { before?: number; draft?: string; error?: string; status?: number } = {},
@@ -48,7 +48,7 @@ async function renderConversation(
   });
 }
 
-export function conversationRoutes(ctx: Ctx): Router {
+export function conversationRoutes(ctx: AppContext): Router {
   const r = Router();
   r.use('/conversations', requireUser);
 

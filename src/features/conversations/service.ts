@@ -3,7 +3,7 @@ import { AppError, notFound } from '../../core/errors.js';
 import { withTransaction } from '../../core/db/pool.js';
 import * as conversations from './db.js';
 import * as users from '../accounts/db.js';
-import type { Ctx } from '../../core/context.js';
+import type { AppContext } from '../../core/context.js';
 import { emailSchema, parseFields } from '../../core/validation.js';
 import * as messages from '../messages/db.js';
 import { PAGE_SIZE, toDto } from '../messages/service.js';
@@ -14,7 +14,11 @@ export type SearchResult =
   | { status: 'self'; email: string };
 
 /** Finds a person by email; an address that is not an email is a 400 with words. */
-export async function searchByEmail(ctx: Ctx, meId: number, input: unknown): Promise<SearchResult> {
+export async function searchByEmail(
+  ctx: AppContext,
+  meId: number,
+  input: unknown,
+): Promise<SearchResult> {
   const { email } = parseFields(z.object({ email: emailSchema }), input);
   const user = await users.findUserByEmail(ctx.db, email);
   if (!user) return { status: 'none', email };
@@ -30,7 +34,7 @@ export async function searchByEmail(ctx: Ctx, meId: number, input: unknown): Pro
  * By email, never by user id: knowing someone's address is what lets you write to
  * them (ids are sequential: anyone could walk through them).
  */
-export async function openDirect(ctx: Ctx, meId: number, input: unknown): Promise<number> {
+export async function openDirect(ctx: AppContext, meId: number, input: unknown): Promise<number> {
   const { email } = parseFields(z.object({ email: emailSchema }), input);
   const other = await users.findUserByEmail(ctx.db, email);
   if (!other) throw notFound('That person');
@@ -40,12 +44,12 @@ export async function openDirect(ctx: Ctx, meId: number, input: unknown): Promis
   return withTransaction(ctx.db, (tx) => conversations.findOrCreateDirect(tx, meId, other.id));
 }
 
-export async function inbox(ctx: Ctx, meId: number) {
+export async function inbox(ctx: AppContext, meId: number) {
   return conversations.listInbox(ctx.db, meId);
 }
 
 export async function conversationView(
-  ctx: Ctx,
+  ctx: AppContext,
   meId: number,
   conversationId: number,
   before?: number,

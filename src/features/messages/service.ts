@@ -3,7 +3,7 @@ import { AppError, notFound } from '../../core/errors.js';
 import * as conversations from '../conversations/db.js';
 import * as messages from './db.js';
 import type { MessageDto } from '../../shared/protocol.js';
-import type { Ctx } from '../../core/context.js';
+import type { AppContext } from '../../core/context.js';
 import { noNul, parseFields } from '../../core/validation.js';
 
 export const MAX_BODY = 4000;
@@ -70,7 +70,11 @@ export function toDto(row: messages.MessageRow, senderName?: string): MessageDto
 }
 
 /** The members of a conversation the user belongs to; "not found" otherwise. */
-async function accessMembers(ctx: Ctx, conversationId: number, userId: number): Promise<number[]> {
+async function accessMembers(
+  ctx: AppContext,
+  conversationId: number,
+  userId: number,
+): Promise<number[]> {
   const cached = ctx.members.get(conversationId);
   if (cached?.includes(userId)) return cached;
   // Not cached, or cached without this user (who may have just joined): ask the database,
@@ -86,7 +90,11 @@ async function accessMembers(ctx: Ctx, conversationId: number, userId: number): 
  * Stores a message (once per clientId, however often it is retried) and, after
  * the commit, sends it to every socket of every member, the sender's other tabs too.
  */
-export async function sendMessage(ctx: Ctx, sender: Sender, input: unknown): Promise<MessageDto> {
+export async function sendMessage(
+  ctx: AppContext,
+  sender: Sender,
+  input: unknown,
+): Promise<MessageDto> {
   ctx.limits.send.take(sender.id);
   const data = parseFields(sendSchema, input);
   const memberIds = await accessMembers(ctx, data.conversationId, sender.id);
@@ -104,7 +112,7 @@ export async function sendMessage(ctx: Ctx, sender: Sender, input: unknown): Pro
 }
 
 export async function listHistory(
-  ctx: Ctx,
+  ctx: AppContext,
   userId: number,
   conversationId: number,
   before?: number,
@@ -125,7 +133,7 @@ const syncSchema = z.object({
 });
 
 export async function syncMessages(
-  ctx: Ctx,
+  ctx: AppContext,
   userId: number,
   input: unknown,
 ): Promise<{ messages: MessageDto[]; hasMore: boolean }> {
@@ -138,7 +146,7 @@ export async function syncMessages(
 const readSchema = z.object({ conversationId: idSchema, messageId: idSchema });
 
 /** Moves the user's read mark; every tab of every member hears of it. */
-export async function markRead(ctx: Ctx, userId: number, input: unknown): Promise<void> {
+export async function markRead(ctx: AppContext, userId: number, input: unknown): Promise<void> {
   const data = parseFields(readSchema, input);
   const memberIds = await accessMembers(ctx, data.conversationId, userId);
   const mark = await conversations.advanceReadMark(
@@ -158,7 +166,7 @@ export async function markRead(ctx: Ctx, userId: number, input: unknown): Promis
 
 const typingSchema = z.object({ conversationId: idSchema, typing: z.boolean() });
 
-export async function setTyping(ctx: Ctx, user: Sender, input: unknown): Promise<void> {
+export async function setTyping(ctx: AppContext, user: Sender, input: unknown): Promise<void> {
   ctx.limits.typing.take(user.id);
   const data = parseFields(typingSchema, input);
   const memberIds = await accessMembers(ctx, data.conversationId, user.id);

@@ -1,8 +1,8 @@
-import type { Ctx } from '../../core/context.js';
+import type { AppContext } from '../../core/context.js';
 import { onEvent, type ChatSocket } from '../../core/realtime/handlers.js';
 import * as messages from './service.js';
 
-export function registerMessageEvents(socket: ChatSocket, ctx: Ctx): void {
+export function registerMessageEvents(socket: ChatSocket, ctx: AppContext): void {
   const user = () => ({ id: socket.data.userId, displayName: socket.data.displayName });
   const reading = () => ctx.limits.read.take(socket.data.userId);
 

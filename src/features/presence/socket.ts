@@ -1,6 +1,6 @@
 // Presence: online when the first socket of a user connects, offline when the
 // last one has gone (after a grace period). Only the socket layer knows this.
-import type { Ctx } from '../../core/context.js';
+import type { AppContext } from '../../core/context.js';
 import { userRoom, type IoServer } from '../../core/realtime/notify.js';
 import type { ChatSocket } from '../../core/realtime/handlers.js';
 import { announcePresence } from './service.js';
@@ -8,7 +8,7 @@ import { announcePresence } from './service.js';
 // Users whose last socket on this instance just closed, waiting out the grace period.
 const offlineTimers = new Map<number, ReturnType<typeof setTimeout>>();
 
-export function trackPresence(io: IoServer, socket: ChatSocket, ctx: Ctx): void {
+export function trackPresence(io: IoServer, socket: ChatSocket, ctx: AppContext): void {
   const userId = socket.data.userId;
   const leaving = offlineTimers.get(userId);
   if (leaving) {
@@ -30,7 +30,7 @@ export function trackPresence(io: IoServer, socket: ChatSocket, ctx: Ctx): void 
 }
 
 /** Tells the user's peers, unless another socket of theirs (on any instance) is still open. */
-async function announceIfAlone(io: IoServer, socket: ChatSocket, ctx: Ctx, online: boolean) {
+async function announceIfAlone(io: IoServer, socket: ChatSocket, ctx: AppContext, online: boolean) {
   const userId = socket.data.userId;
   try {
     const sockets = await io.in(userRoom(userId)).fetchSockets();
