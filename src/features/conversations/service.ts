@@ -4,6 +4,7 @@ import { withTransaction } from '../../core/db/pool.js';
 import * as conversations from './db.js';
 import * as users from '../accounts/db.js';
 import type { AppContext } from '../../core/context.js';
+import { accessConversation } from './access.js';
 import { emailSchema, parseFields } from '../../core/validation.js';
 import * as messages from '../messages/db.js';
 import { PAGE_SIZE, toDto } from '../messages/service.js';
@@ -54,13 +55,14 @@ export async function conversationView(
   conversationId: number,
   before?: number,
 ) {
-  const conversation = await conversations.findConversationFor(ctx.db, conversationId, meId);
-  if (!conversation) throw notFound('That conversation');
-  // Membership was just checked: read the page directly.
-  const [members, page] = await Promise.all([
+  await accessConversation(ctx, { id: meId }, conversationId, 'read');
+  // Access was just decided: read the page directly.
+  const [conversation, members, page] = await Promise.all([
+    conversations.findConversationFor(ctx.db, conversationId, meId),
     conversations.listMembers(ctx.db, conversationId),
     messages.listHistory(ctx.db, conversationId, before ?? Number.MAX_SAFE_INTEGER, PAGE_SIZE),
   ]);
+  if (!conversation) throw notFound('That conversation'); // left in the meantime
   const history = { messages: page.messages.map((m) => toDto(m)), hasMore: page.hasMore };
   const others = members.filter((m) => m.id !== meId);
   return { conversation, members, others, ...history };

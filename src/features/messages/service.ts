@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { AppError, notFound } from '../../core/errors.js';
+import { AppError } from '../../core/errors.js';
+import { accessConversation } from '../conversations/access.js';
 import * as conversations from '../conversations/db.js';
 import * as messages from './db.js';
 import type { MessageDto } from '../../shared/protocol.js';
@@ -69,23 +70,6 @@ export function toDto(row: messages.MessageRow, senderName?: string): MessageDto
   };
 }
 
-/** The members of a conversation the user belongs to; "not found" otherwise. */
-async function accessMembers(
-  ctx: AppContext,
-  conversationId: number,
-  userId: number,
-): Promise<number[]> {
-  const cached = ctx.members.get(conversationId);
-  if (cached?.includes(userId)) return cached;
-  // Not cached, or cached without this user (who may have just joined): ask the database,
-  // once for all the requests that miss at the same moment.
-  const ids = await ctx.members.load(conversationId, () =>
-    conversations.listMemberIds(ctx.db, conversationId),
-  );
-  if (!ids.includes(userId)) throw notFound('That conversation');
-  return ids;
-}
-
 /**
  * Stores a message (once per clientId, however often it is retried) and, after
  * the commit, sends it to every socket of every member, the sender's other tabs too.
@@ -97,7 +81,7 @@ export async function sendMessage(
 ): Promise<MessageDto> {
   ctx.limits.send.take(sender.id);
   const data = parseFields(sendSchema, input);
-  const memberIds = await accessMembers(ctx, data.conversationId, sender.id);
+  const { memberIds } = await accessConversation(ctx, sender, data.conversationId, 'send');
   const { row, created } = await ctx.writer.write({ ...data, senderId: sender.id });
   if (row.conversationId !== data.conversationId) {
     throw new AppError(
@@ -117,7 +101,7 @@ export async function listHistory(
   conversationId: number,
   before?: number,
 ): Promise<{ messages: MessageDto[]; hasMore: boolean }> {
-  await accessMembers(ctx, conversationId, userId);
+  await accessConversation(ctx, { id: userId }, conversationId, 'read');
   const page = await messages.listHistory(
     ctx.db,
     conversationId,
@@ -138,7 +122,7 @@ export async function syncMessages(
   input: unknown,
 ): Promise<{ messages: MessageDto[]; hasMore: boolean }> {
   const data = parseFields(syncSchema, input);
-  await accessMembers(ctx, data.conversationId, userId);
+  await accessConversation(ctx, { id: userId }, data.conversationId, 'read');
   const page = await messages.listAfter(ctx.db, data.conversationId, data.after, SYNC_LIMIT);
   return { messages: page.messages.map((m) => toDto(m)), hasMore: page.hasMore };
 }
@@ -148,7 +132,7 @@ const readSchema = z.object({ conversationId: idSchema, messageId: idSchema });
 /** Moves the user's read mark; every tab of every member hears of it. */
 export async function markRead(ctx: AppContext, userId: number, input: unknown): Promise<void> {
   const data = parseFields(readSchema, input);
-  const memberIds = await accessMembers(ctx, data.conversationId, userId);
+  const { memberIds } = await accessConversation(ctx, { id: userId }, data.conversationId, 'read');
   const mark = await conversations.advanceReadMark(
     ctx.db,
     data.conversationId,
@@ -169,7 +153,7 @@ const typingSchema = z.object({ conversationId: idSchema, typing: z.boolean() })
 export async function setTyping(ctx: AppContext, user: Sender, input: unknown): Promise<void> {
   ctx.limits.typing.take(user.id);
   const data = parseFields(typingSchema, input);
-  const memberIds = await accessMembers(ctx, data.conversationId, user.id);
+  const { memberIds } = await accessConversation(ctx, user, data.conversationId, 'send');
   ctx.notify.typing(
     memberIds.filter((id) => id !== user.id),
     {
