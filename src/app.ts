@@ -11,7 +11,7 @@ import type { Config } from './core/config.js';
 import { AppError } from './core/errors.js';
 import type { AppContext } from './core/context.js';
 import * as accounts from './features/accounts/service.js';
-import { isConnectionError } from './features/messages/writer.js';
+import { answerFor } from './core/answers.js';
 import { conversationRoutes } from './features/conversations/routes.js';
 import { refreshSession, type SessionSetup } from './core/http/session.js';
 import { accountRoutes } from './features/accounts/routes.js';
@@ -196,32 +196,13 @@ function makeLimits(enabled: boolean): { login: RequestHandler[]; signup: Reques
 }
 
 const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
-  let status = 500;
-  let message = 'Something went wrong on our side. Please try again.';
-  const e = err as { status?: unknown; expose?: unknown; code?: unknown; type?: unknown };
-  if (err instanceof AppError) {
-    status = err.status;
-    message = err.message;
-  } else if (isConnectionError(err)) {
-    status = 503;
-    message = 'The database is not answering just now. Please try again in a moment.';
-  } else if (e?.code === 'EBADCSRFTOKEN') {
-    status = 403;
-    message = 'This form has expired. Go back, reload the page and try again.';
-  } else if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
-    // body-parser and friends: too large, malformed, unsupported.
-    status = e.status;
-    message =
-      e.type === 'entity.too.large'
-        ? 'That was too large to send.'
-        : 'The request could not be understood.';
-  }
-  if (status === 503) req.log?.warn({ err }, 'database unavailable');
-  else if (status >= 500) req.log?.error({ err }, 'unhandled error');
+  const { status, code, message, log } = answerFor(err);
+  if (log === 'warn') req.log?.warn({ err }, 'database unavailable');
+  else if (log === 'error') req.log?.error({ err }, 'unhandled error');
   if (res.headersSent) return;
   res.status(status);
   if (req.accepts(['html', 'json']) === 'json') {
-    res.json({ ok: false, error: { code: err instanceof AppError ? err.code : 'error', message } });
+    res.json({ ok: false, error: { code, message } });
     return;
   }
   res.render('error', { status, message }, (renderErr, html) => {

@@ -1,6 +1,6 @@
 // The conversation page: send over the socket without a reload, show what
 // arrives live, catch up after a reconnect, and the small live signs.
-import type { MessageDto } from '../shared/protocol.js';
+import { RETRYABLE_CODES, type MessageDto } from '../shared/protocol.js';
 import type { ChatClientSocket } from './app.js';
 import { el, localizeTime, localizeTimes, uuid } from './util.js';
 import { loadOutbox, saveOutbox } from './outbox.js';
@@ -167,9 +167,7 @@ export function startChat(
       .emit('message:send', { conversationId, body: item.body, clientId }, (err, res) => {
         if (!pending.has(clientId)) return; // already confirmed through message:new
         if (!err && res.ok) return addMessage(res.message);
-        const retryable =
-          !!err ||
-          (!res.ok && ['unavailable', 'internal', 'rate_limited'].includes(res.error.code));
+        const retryable = !!err || (!res.ok && RETRYABLE_CODES.includes(res.error.code));
         item.retryable = retryable;
         if (!retryable) settled.add(clientId);
         persist();

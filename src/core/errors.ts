@@ -1,13 +1,15 @@
 // The one user-facing error type. HTTP renders it as a page with its status;
 // sockets turn it into {ok: false, error: {code, message}}. Anything else is a
 // bug: a 500 with no details for the user, logged with the request id.
+import type { ErrorCode } from '../shared/protocol.js';
+
 export type FieldErrors = Record<string, string>;
 
 export class AppError extends Error {
   constructor(
     readonly status: number,
     message: string,
-    readonly code: string = 'bad_request',
+    readonly code: ErrorCode = 'bad_request',
     readonly fields?: FieldErrors,
   ) {
     super(message);

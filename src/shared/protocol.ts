@@ -11,8 +11,24 @@ export interface MessageDto {
   createdAt: string; // ISO 8601
 }
 
+/** Every code an error answer can carry, over HTTP (JSON) or a socket ack. */
+export type ErrorCode =
+  | 'bad_request' // the request could not be understood
+  | 'invalid' // a field is wrong; the message says which and why
+  | 'not_found' // also "not yours"
+  | 'conflict'
+  | 'unauthenticated'
+  | 'wrong_login'
+  | 'csrf'
+  | 'rate_limited'
+  | 'unavailable' // the database is not answering
+  | 'internal';
+
+/** Worth sending again with the same client id: the server may well take it next time. */
+export const RETRYABLE_CODES: readonly ErrorCode[] = ['unavailable', 'internal', 'rate_limited'];
+
 export interface ErrorDto {
-  code: string; // 'invalid' | 'not_found' | 'rate_limited' | 'unavailable' | 'internal' ...
+  code: ErrorCode;
   message: string;
 }
 

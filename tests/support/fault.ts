@@ -10,7 +10,7 @@ import net from 'node:net';
 import pg from 'pg';
 import request from 'supertest';
 import { io } from 'socket.io-client';
-import type { MessageDto } from '../../src/shared/protocol.js';
+import { RETRYABLE_CODES, type MessageDto } from '../../src/shared/protocol.js';
 import { post, sessionCookie, uniqueEmail, type Agent } from './app.js';
 import type { ClientSocket } from './sockets.js';
 
@@ -182,8 +182,6 @@ export interface Outgoing {
   failed: boolean;
 }
 
-const RETRYABLE = ['unavailable', 'internal', 'rate_limited'];
-
 /**
  * One browser tab on a conversation page, reduced to its socket logic (see
  * src/client/chat.ts): socket.io-client with reconnection on, the same URL each time.
@@ -288,7 +286,7 @@ export class BrowserLikeClient {
           if (!this.outbox.has(item.clientId)) return; // already confirmed
           if (!err && res.ok) return this.add(res.message, 'ack', attempt);
           item.failures.push(kind);
-          if (!err && !res.ok && !RETRYABLE.includes(res.error.code)) {
+          if (!err && !res.ok && !RETRYABLE_CODES.includes(res.error.code)) {
             item.refused = `${res.error.code}: ${res.error.message}`;
             this.outbox.delete(item.clientId);
           }

@@ -1,31 +1,15 @@
 // The envelope of every client event: find the ack, call the handler, ack the
 // result or the error. Handlers themselves live in each feature's socket.ts.
 import type { Socket } from 'socket.io';
-import { AppError } from '../errors.js';
-import { isConnectionError } from '../../features/messages/writer.js';
+import { answerFor, socketError } from '../answers.js';
 import type { AppContext } from '../context.js';
 import type {
   ClientToServerEvents,
-  ErrorDto,
   ServerToClientEvents,
   SocketData,
 } from '../../shared/protocol.js';
 
 export type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, object, SocketData>;
-
-function toError(err: unknown): ErrorDto {
-  if (isConnectionError(err)) {
-    return {
-      code: 'unavailable',
-      message: 'The database is not answering just now. Try again in a moment.',
-    };
-  }
-  if (err instanceof AppError) {
-    const field = err.fields && Object.values(err.fields)[0];
-    return { code: err.code, message: field ?? err.message };
-  }
-  return { code: 'internal', message: 'Something went wrong on our side. Please try again.' };
-}
 
 /** Every event is acked; a bad payload or a missing ack never throws out of here. */
 export function onEvent(
@@ -42,12 +26,12 @@ export function onEvent(
     handler(payload).then(
       (result) => reply({ ok: true, ...result }),
       (err: unknown) => {
-        if (isConnectionError(err) || (err instanceof AppError && err.code === 'unavailable')) {
-          ctx.logger.warn({ err, event }, 'database unavailable');
-        } else if (!(err instanceof AppError) || err.status >= 500) {
+        const { log } = answerFor(err);
+        if (log === 'warn') ctx.logger.warn({ err, event }, 'database unavailable');
+        else if (log === 'error') {
           ctx.logger.error({ err, event, userId: socket.data.userId }, 'socket handler failed');
         }
-        reply({ ok: false, error: toError(err) });
+        reply({ ok: false, error: socketError(err) });
       },
     );
   });

@@ -4,7 +4,7 @@
 // connection, so the database stores the next while Node sends out the last;
 // PostgreSQL runs them in order, so arrival order is id order. Each sender's
 // promise settles only after the commit that holds its row.
-import type { Pool, PoolClient } from '../../core/db/pool.js';
+import { isConnectionError, type Pool, type PoolClient } from '../../core/db/pool.js';
 import { insertMessages, type MessageRow, type NewMessage } from './db.js';
 import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -119,17 +119,6 @@ function unavailable(): AppError {
     503,
     'The message could not be saved just now. It will be retried.',
     'unavailable',
-  );
-}
-
-/** The database went away (restart, network): worth a retry, not a bug. */
-export function isConnectionError(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  if (!e) return false;
-  if (typeof e.code === 'string' && /^(08|57P0|53300)/.test(e.code)) return true;
-  if (e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === 'ETIMEDOUT') return true;
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(
-    e.message ?? '',
   );
 }
 
