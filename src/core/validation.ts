@@ -1,11 +1,9 @@
 // Shared zod pieces for every boundary (forms, socket payloads).
 import { z } from 'zod';
 import { invalid, type FieldErrors } from './errors.js';
+import { isStorableText } from '../shared/schemas.js';
 
-// PostgreSQL text cannot hold NUL, and half a surrogate pair (not valid Unicode)
-// would be stored as U+FFFD, unlike what was shown live: refuse both with words.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const noNul = (s: string) => !s.includes('\0') && !LONE_SURROGATE.test(s);
+// Names and passwords refuse what PostgreSQL would not store as given (see isStorableText).
 const NUL_MESSAGE = 'contains a character that cannot be stored (NUL or half an emoji)';
 
 export const emailSchema = z
@@ -20,7 +18,7 @@ export const displayNameSchema = z
   .trim()
   .min(1, 'Enter a display name.')
   .refine((s) => [...s].length <= 50, 'Display names are at most 50 characters.')
-  .refine(noNul, `Display name ${NUL_MESSAGE}.`);
+  .refine(isStorableText, `Display name ${NUL_MESSAGE}.`);
 
 export const passwordSchema = z
   .string({ error: 'Enter a password.' })
@@ -29,9 +27,7 @@ export const passwordSchema = z
     (s) => Buffer.byteLength(s, 'utf8') <= 72,
     'Passwords are at most 72 bytes (bcrypt’s limit).',
   )
-  .refine(noNul, `Password ${NUL_MESSAGE}.`);
-
-export { noNul };
+  .refine(isStorableText, `Password ${NUL_MESSAGE}.`);
 
 /** Parses input or throws a 400 AppError whose fields name each problem. */
 export function parseFields<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {

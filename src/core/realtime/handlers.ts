@@ -9,16 +9,26 @@ import type {
   SocketData,
 } from '../../shared/protocol.js';
 
+type AckOf<E extends keyof ClientToServerEvents> = Parameters<
+  Parameters<ClientToServerEvents[E]>[1]
+>[0];
+/** What a handler resolves to: the protocol's success ack for its event, without `ok`. */
+export type AckResult<E extends keyof ClientToServerEvents> = Omit<
+  Extract<AckOf<E>, { ok: true }>,
+  'ok'
+>;
+
 export type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, object, SocketData>;
 
 /** Every event is acked; a bad payload or a missing ack never throws out of here. */
-export function onEvent(
+export function onEvent<E extends keyof ClientToServerEvents>(
   socket: ChatSocket,
   ctx: AppContext,
-  event: keyof ClientToServerEvents,
-  handler: (payload: unknown) => Promise<object>,
+  event: E,
+  handler: (payload: unknown) => Promise<AckResult<E>>,
 ): void {
-  socket.on(event, (...args: unknown[]) => {
+  // The payload is untrusted: the handler parses it, so the listener takes anything.
+  (socket.on as (e: string, l: (...args: unknown[]) => void) => void)(event, (...args) => {
     // The ack is the last argument when there is one, whatever came before it.
     const ack = typeof args.at(-1) === 'function' ? (args.pop() as (r: object) => void) : undefined;
     const payload = args[0];

@@ -4,11 +4,11 @@ import { AppError, invalid } from '../../core/errors.js';
 import { isUniqueViolation, withTransaction } from '../../core/db/pool.js';
 import * as users from './db.js';
 import { deleteSessionsOfUser } from './sessions-db.js';
+import { isStorableText } from '../../shared/schemas.js';
 import type { AppContext } from '../../core/context.js';
 import {
   displayNameSchema,
   emailSchema,
-  noNul,
   parseFields,
   passwordSchema,
 } from '../../core/validation.js';
@@ -54,7 +54,7 @@ export async function authenticate(ctx: AppContext, input: unknown): Promise<use
   const data = parseFields(loginSchema, input);
   // A NUL or a broken character cannot be in a stored email or password (and bcrypt
   // would stop reading at a NUL): such a login is simply wrong, at the usual speed.
-  const storable = noNul(data.email) && noNul(data.password);
+  const storable = isStorableText(data.email) && isStorableText(data.password);
   const user = storable ? await users.findUserByEmail(ctx.db, data.email) : undefined;
   const hash = user?.passwordHash ?? (await getDummyHash(ctx.bcryptCost));
   const ok = (await bcrypt.compare(data.password, hash)) && storable;

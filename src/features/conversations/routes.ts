@@ -5,16 +5,17 @@ import type { AppContext } from '../../core/context.js';
 import * as conversations from './service.js';
 import * as messages from '../messages/service.js';
 import { requireUser, userId } from '../../core/http/helpers.js';
+import { idSchema, MAX_BODY } from '../../shared/schemas.js';
 
 function conversationId(raw: unknown): number {
-  const parsed = messages.idSchema.safeParse(raw);
+  const parsed = idSchema.safeParse(raw);
   if (!parsed.success) throw notFound('That conversation');
   return parsed.data;
 }
 
 function beforeParam(raw: unknown): number | undefined {
   if (raw === undefined) return undefined;
-  const parsed = messages.idSchema.safeParse(raw);
+  const parsed = idSchema.safeParse(raw);
   if (!parsed.success)
     throw new AppError(400, 'That "before" value is not a message id.', 'invalid');
   return parsed.data;
@@ -42,7 +43,7 @@ async function renderConversation(
     draft: opts.draft ?? '',
     error: opts.error,
     clientId: randomUUID(),
-    maxBody: messages.MAX_BODY,
+    maxBody: MAX_BODY,
     online,
     me,
   });

@@ -1,56 +1,17 @@
-import { z } from 'zod';
 import { AppError } from '../../core/errors.js';
 import { accessConversation } from '../conversations/access.js';
 import * as conversations from '../conversations/db.js';
 import * as messages from './db.js';
 import type { MessageDto } from '../../shared/protocol.js';
 import type { AppContext } from '../../core/context.js';
-import { noNul, parseFields } from '../../core/validation.js';
+import { parseFields } from '../../core/validation.js';
+import { eventSchemas } from '../../shared/schemas.js';
 
-export const MAX_BODY = 4000;
 export const PAGE_SIZE = 50;
 const SYNC_LIMIT = 500;
 export const DELETED_USER = 'Deleted user';
 
-// A number from a socket, or digits from a form or URL; never an array or a boolean.
-export const idSchema = z
-  .union(
-    [
-      z.number(),
-      z
-        .string()
-        .regex(/^\d{1,16}$/)
-        .transform(Number),
-    ],
-    { error: 'Not a valid id.' },
-  )
-  .pipe(
-    z
-      .number()
-      .int('Not a valid id.')
-      .positive('Not a valid id.')
-      .max(Number.MAX_SAFE_INTEGER, 'Not a valid id.'),
-  );
-
-export const bodySchema = z
-  .string({ error: 'Write a message first.' })
-  .refine((s) => s.trim().length > 0, 'Write a message first: empty messages are not sent.')
-  .superRefine((s, check) => {
-    const length = [...s].length;
-    if (length > MAX_BODY) {
-      check.addIssue({
-        code: 'custom',
-        message: `Messages are at most ${MAX_BODY.toLocaleString('en')} characters; this one has ${length.toLocaleString('en')}.`,
-      });
-    }
-  })
-  .refine(noNul, 'The message contains a character that cannot be stored (NUL or half an emoji).');
-
-const sendSchema = z.object({
-  conversationId: idSchema,
-  body: bodySchema,
-  clientId: z.uuid({ error: 'clientId must be a UUID.' }),
-});
+const sendSchema = eventSchemas['message:send'];
 
 export interface Sender {
   id: number;
@@ -111,10 +72,7 @@ export async function listHistory(
   return { messages: page.messages.map((m) => toDto(m)), hasMore: page.hasMore };
 }
 
-const syncSchema = z.object({
-  conversationId: idSchema,
-  after: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-});
+const syncSchema = eventSchemas.sync;
 
 export async function syncMessages(
   ctx: AppContext,
@@ -127,7 +85,7 @@ export async function syncMessages(
   return { messages: page.messages.map((m) => toDto(m)), hasMore: page.hasMore };
 }
 
-const readSchema = z.object({ conversationId: idSchema, messageId: idSchema });
+const readSchema = eventSchemas['conversation:read'];
 
 /** Moves the user's read mark; every tab of every member hears of it. */
 export async function markRead(ctx: AppContext, userId: number, input: unknown): Promise<void> {
@@ -148,7 +106,7 @@ export async function markRead(ctx: AppContext, userId: number, input: unknown):
   }
 }
 
-const typingSchema = z.object({ conversationId: idSchema, typing: z.boolean() });
+const typingSchema = eventSchemas.typing;
 
 export async function setTyping(ctx: AppContext, user: Sender, input: unknown): Promise<void> {
   ctx.limits.typing.take(user.id);

@@ -1,0 +1,69 @@
+// The zod schema of every client event's payload, checked against its type in
+// protocol.ts (a schema that drifts from its type fails the type check). Kept
+// apart from protocol.ts only so the browser bundle, which imports the protocol's
+// types and codes, does not carry zod.
+import { z } from 'zod';
+import type { ClientToServerEvents } from './protocol.js';
+
+export const MAX_BODY = 4000;
+
+// PostgreSQL text cannot hold NUL, and half a surrogate pair (not valid Unicode)
+// would be stored as U+FFFD, unlike what was shown live: both are refused.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** False for text PostgreSQL would not store as given: a NUL or a lone surrogate. */
+export const isStorableText = (s: string) => !s.includes('\0') && !LONE_SURROGATE.test(s);
+
+// A number from a socket, or digits from a form or URL; never an array or a boolean.
+export const idSchema = z
+  .union(
+    [
+      z.number(),
+      z
+        .string()
+        .regex(/^\d{1,16}$/)
+        .transform(Number),
+    ],
+    { error: 'Not a valid id.' },
+  )
+  .pipe(
+    z
+      .number()
+      .int('Not a valid id.')
+      .positive('Not a valid id.')
+      .max(Number.MAX_SAFE_INTEGER, 'Not a valid id.'),
+  );
+
+export const bodySchema = z
+  .string({ error: 'Write a message first.' })
+  .refine((s) => s.trim().length > 0, 'Write a message first: empty messages are not sent.')
+  .superRefine((s, check) => {
+    const length = [...s].length;
+    if (length > MAX_BODY) {
+      check.addIssue({
+        code: 'custom',
+        message: `Messages are at most ${MAX_BODY.toLocaleString('en')} characters; this one has ${length.toLocaleString('en')}.`,
+      });
+    }
+  })
+  .refine(
+    isStorableText,
+    'The message contains a character that cannot be stored (NUL or half an emoji).',
+  );
+
+type Payload<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>[0];
+
+/** One schema per client event; a new event without one fails the type check. */
+export const eventSchemas = {
+  'message:send': z.object({
+    conversationId: idSchema,
+    body: bodySchema,
+    clientId: z.uuid({ error: 'clientId must be a UUID.' }),
+  }),
+  sync: z.object({
+    conversationId: idSchema,
+    after: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  }),
+  'conversation:read': z.object({ conversationId: idSchema, messageId: idSchema }),
+  typing: z.object({ conversationId: idSchema, typing: z.boolean() }),
+  'inbox:sync': z.object({}).strip(),
+} satisfies { [E in keyof ClientToServerEvents]: z.ZodType<Payload<E>, unknown> };
