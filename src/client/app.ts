@@ -1,18 +1,15 @@
 // The browser script: progressive enhancement over server-rendered pages.
 // Without it every page still works through plain forms.
-import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, ServerToClientEvents } from '../shared/protocol.js';
+import { connectSocket } from './socket.js';
 import { debounce, localizeTimes } from './util.js';
 import { startChat } from './chat.js';
-
-export type ChatClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 function main() {
   localizeTimes();
   const me = Number(document.body.dataset.me);
   if (!me) return; // logged out: nothing live to do
 
-  const socket: ChatClientSocket = io({ withCredentials: true });
+  const socket = connectSocket();
   const baseTitle = document.title;
   const setUnread = (n: number) => {
     document.title = n > 0 ? `(${n > 99 ? '99+' : n}) ${baseTitle}` : baseTitle;

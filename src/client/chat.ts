@@ -1,7 +1,7 @@
 // The conversation page: send over the socket without a reload, show what
 // arrives live, catch up after a reconnect, and the small live signs.
 import { RETRYABLE_CODES, type MessageDto } from '../shared/protocol.js';
-import type { ChatClientSocket } from './app.js';
+import type { ChatClientSocket } from './socket.js';
 import { el, localizeTime, localizeTimes, uuid } from './util.js';
 import { loadOutbox, saveOutbox } from './outbox.js';
 
