@@ -12,6 +12,7 @@ import { startEmbeddedDatabase, EmbeddedDatabaseError } from './core/db/embedded
 import { createApp } from './app.js';
 import { createContext } from './core/context.js';
 import { createSession } from './core/http/session.js';
+import { listenForMemberChanges } from './features/conversations/member-events.js';
 import { createSocketServer } from './core/realtime/socket.js';
 import { attachAdapter } from './core/realtime/adapter.js';
 
@@ -89,6 +90,7 @@ export async function main(): Promise<void> {
     const sessionSecret = await sessionSecretFor(config, log);
     const ctx = createContext({ config, db: pool, logger: log });
     const session = createSession({ pool, secret: sessionSecret, secure: config.isProduction });
+    await track(listenForMemberChanges(pool, ctx.members, log));
     await track(async () => session.store.close());
     await track(() => ctx.writer.close()); // acks what is queued before the pool ends
     const server = http.createServer(createApp(ctx, { config, session }));

@@ -1,8 +1,9 @@
 // Conversation member lists, kept in memory for a short while: every send,
 // sync, read and typing event checks membership, and at thousands of events a
-// second a query for each would be most of the database's work. Members of a
-// direct conversation never change (an account deletion only removes one, and
-// that user's sockets are gone), so a short TTL is about groups, later.
+// second a query for each would be most of the database's work. A change of
+// members reaches every instance's cache through invalidate() (member-events.ts
+// listens for the database's notification); the TTL only bounds what a lost
+// notification could leave behind.
 export class MemberCache {
   private readonly entries = new Map<number, { ids: number[]; expires: number }>();
   private readonly loading = new Map<number, Promise<number[]>>();
@@ -37,20 +38,29 @@ export class MemberCache {
   load(conversationId: number, fetch: () => Promise<number[]>): Promise<number[]> {
     let pending = this.loading.get(conversationId);
     if (!pending) {
+      // Invalidated meanwhile: the answer may predate the change, so it is not kept.
+      const current = () => this.loading.get(conversationId) === pending;
       pending = fetch().then(
         (ids) => {
+          if (!current()) return ids;
           this.loading.delete(conversationId);
           if (ids.length) this.set(conversationId, ids);
           return ids;
         },
         (err: unknown) => {
-          this.loading.delete(conversationId);
+          if (current()) this.loading.delete(conversationId);
           throw err;
         },
       );
       this.loading.set(conversationId, pending);
     }
     return pending;
+  }
+
+  /** Forgets one conversation; a load under way is not cached when it lands. */
+  invalidate(conversationId: number): void {
+    this.entries.delete(conversationId);
+    this.loading.delete(conversationId);
   }
 
   clear(): void {

@@ -54,16 +54,20 @@ export interface NewMessage {
   body: string;
 }
 
+export interface StoredMessage {
+  row: MessageRow;
+  created: boolean;
+  /** For a new row: the conversation's members at its commit, who alone may hear of it. */
+  memberIds: number[];
+}
+
 /**
- * Stores a batch with one statement (migrations/004): conversation rows locked
+ * Stores a batch with one statement (migrations/004, now insert_messages_v2): conversation rows locked
  * first, so id order within a conversation is commit order; a (sender, clientId)
  * already stored is not stored again, and `created` says which rows are new.
  * Runs on its own (autocommit) or inside the caller's transaction.
  */
-export async function insertMessages(
-  db: Db,
-  batch: NewMessage[],
-): Promise<Array<{ row: MessageRow; created: boolean }>> {
+export async function insertMessages(db: Db, batch: NewMessage[]): Promise<StoredMessage[]> {
   const { rows } = await db.query<{
     id: number;
     conversationId: number;
@@ -72,10 +76,12 @@ export async function insertMessages(
     body: string;
     createdAt: Date;
     created: boolean;
+    memberIds: string[] | null;
   }>(
     `SELECT r_id AS id, r_conversation_id AS "conversationId", r_sender_id AS "senderId",
-       r_client_id AS "clientId", r_body AS body, r_created_at AS "createdAt", r_created AS created
-     FROM insert_messages($1::bigint[], $2::bigint[], $3::uuid[], $4::text[])`,
+       r_client_id AS "clientId", r_body AS body, r_created_at AS "createdAt", r_created AS created,
+       r_member_ids AS "memberIds"
+     FROM insert_messages_v2($1::bigint[], $2::bigint[], $3::uuid[], $4::text[])`,
     [
       batch.map((m) => m.conversationId),
       batch.map((m) => m.senderId),
@@ -97,7 +103,12 @@ export async function insertMessages(
       [unseen.map((m) => m.senderId), unseen.map((m) => m.clientId)],
     );
     for (const r of again.rows)
-      found.set(key(r.senderId!, r.clientId), { ...r, senderId: r.senderId!, created: false });
+      found.set(key(r.senderId!, r.clientId), {
+        ...r,
+        senderId: r.senderId!,
+        created: false,
+        memberIds: null,
+      });
   }
   const answered = new Set<string>();
   return batch.map((m) => {
@@ -109,6 +120,8 @@ export async function insertMessages(
     answered.add(k);
     return {
       created,
+      // Only a new row is told to anyone, so only a new row needs them.
+      memberIds: created ? (r.memberIds ?? []).map(Number) : [],
       row: {
         id: r.id,
         conversationId: r.conversationId,

@@ -42,8 +42,8 @@ export async function sendMessage(
 ): Promise<MessageDto> {
   ctx.limits.send.take(sender.id);
   const data = parseFields(sendSchema, input);
-  const { memberIds } = await accessConversation(ctx, sender, data.conversationId, 'send');
-  const { row, created } = await ctx.writer.write({ ...data, senderId: sender.id });
+  await accessConversation(ctx, sender, data.conversationId, 'send');
+  const { row, created, memberIds } = await ctx.writer.write({ ...data, senderId: sender.id });
   if (row.conversationId !== data.conversationId) {
     throw new AppError(
       409,
@@ -52,6 +52,7 @@ export async function sendMessage(
     );
   }
   const dto = toDto(row, sender.displayName);
+  // To the members at the commit, not the cached list: one removed since hears nothing.
   if (created) ctx.notify.messageNew(memberIds, dto);
   return dto;
 }

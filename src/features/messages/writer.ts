@@ -5,13 +5,13 @@
 // PostgreSQL runs them in order, so arrival order is id order. Each sender's
 // promise settles only after the commit that holds its row.
 import { isConnectionError, type Pool, type PoolClient } from '../../core/db/pool.js';
-import { insertMessages, type MessageRow, type NewMessage } from './db.js';
+import { insertMessages, type NewMessage, type StoredMessage } from './db.js';
 import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 
 interface Pending {
   msg: NewMessage;
-  resolve: (r: { row: MessageRow; created: boolean }) => void;
+  resolve: (r: StoredMessage) => void;
   reject: (err: unknown) => void;
 }
 
@@ -29,7 +29,7 @@ export class MessageWriter {
     private readonly maxInFlight = 2,
   ) {}
 
-  write(msg: NewMessage): Promise<{ row: MessageRow; created: boolean }> {
+  write(msg: NewMessage): Promise<StoredMessage> {
     if (this.closed) return Promise.reject(unavailable());
     return new Promise((resolve, reject) => {
       this.queue.push({ msg, resolve, reject });
