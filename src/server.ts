@@ -7,7 +7,7 @@ import path from 'node:path';
 import { loadConfigOrExit, type Config } from './core/config.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { createPool } from './core/db/pool.js';
-import { migrate } from './core/db/migrate.js';
+import { migrate, MigrationError } from './core/db/migrate.js';
 import { startEmbeddedDatabase, EmbeddedDatabaseError } from './core/db/embedded.js';
 import { createApp } from './app.js';
 import { createContext } from './core/context.js';
@@ -121,7 +121,7 @@ export async function main(): Promise<void> {
       log.info('stopped');
       process.exit(0);
     }
-    if (err instanceof EmbeddedDatabaseError) {
+    if (err instanceof EmbeddedDatabaseError || err instanceof MigrationError) {
       log.fatal(err.message);
       console.error(err.message);
     } else {
