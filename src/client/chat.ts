@@ -2,13 +2,12 @@
 // arrives live, catch up after a reconnect, and the small live signs.
 import { RETRYABLE_CODES, type MessageDto } from '../shared/protocol.js';
 import type { ChatClientSocket } from './socket.js';
-import { el, localizeTime, localizeTimes, uuid } from './util.js';
+import { ACK_TIMEOUT, createSync } from './sync.js';
+import { startTyping } from './typing.js';
+import { showConnection, showPresence } from './connection.js';
+import { startOlderPages } from './older.js';
+import { el, localizeTime, uuid } from './util.js';
 import { loadOutbox, saveOutbox } from './outbox.js';
-
-const ACK_TIMEOUT = 10_000;
-const TYPING_REFRESH = 3_000;
-const TYPING_IDLE = 4_000;
-const TYPING_SHOWN = 6_000;
 
 export function startChat(
   socket: ChatClientSocket,
@@ -34,7 +33,7 @@ export function startChat(
     .querySelectorAll<HTMLElement>('li.msg[data-id]')
     .forEach((li) => known.add(Number(li.dataset.id)));
   // Everything up to here is known to be complete: sync asks for what came after it.
-  let watermark = Number(log.dataset.lastId);
+  const watermark = Number(log.dataset.lastId);
   let otherRead = Number(log.dataset.otherRead);
   let readSent = 0;
   const pending = new Map<
@@ -122,7 +121,7 @@ export function startChat(
     list.querySelector('li.empty')?.remove();
     showReceipt();
     if (m.senderId !== me) {
-      if (m.senderId !== null) setTyping(m.senderName, false);
+      if (m.senderId !== null) typing.show(m.senderName, false);
       if (wasAtBottom) toBottom();
       else newButton.hidden = false;
       markReadIfSeen();
@@ -219,7 +218,7 @@ export function startChat(
     queue(clientId, body, new Date().toISOString());
     box.value = '';
     updateCounter();
-    stopTyping();
+    typing.stop();
     toBottom();
     send(clientId);
   });
@@ -240,42 +239,10 @@ export function startChat(
   }
 
   // ——— typing ———
-  let typingSentAt = 0;
-  let idleTimer: ReturnType<typeof setTimeout> | undefined;
-  function stopTyping() {
-    clearTimeout(idleTimer);
-    if (typingSentAt) socket.emit('typing', { conversationId, typing: false }, () => undefined);
-    typingSentAt = 0;
-  }
+  const typing = startTyping(socket, conversationId, me, box, typingLine);
   box.addEventListener('input', () => {
     updateCounter();
     if (errorLine.textContent && !validate(box.value)) showError(undefined);
-    if (!box.value) return stopTyping();
-    if (Date.now() - typingSentAt > TYPING_REFRESH) {
-      typingSentAt = Date.now();
-      socket.emit('typing', { conversationId, typing: true }, () => undefined);
-    }
-    clearTimeout(idleTimer);
-    idleTimer = setTimeout(stopTyping, TYPING_IDLE);
-  });
-  box.addEventListener('blur', stopTyping);
-
-  const typers = new Map<string, ReturnType<typeof setTimeout>>();
-  function setTyping(name: string, on: boolean) {
-    clearTimeout(typers.get(name));
-    typers.delete(name);
-    if (on)
-      typers.set(
-        name,
-        setTimeout(() => setTyping(name, false), TYPING_SHOWN),
-      );
-    const names = [...typers.keys()];
-    typingLine.textContent = names.length
-      ? `${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} typing…`
-      : '';
-  }
-  socket.on('typing', (t) => {
-    if (t.conversationId === conversationId && t.userId !== me) setTyping(t.name, t.typing);
   });
 
   // ——— reading ———
@@ -310,57 +277,19 @@ export function startChat(
     else if (m.conversationId === conversationId) newButton.hidden = false;
   });
 
-  function sync() {
-    if (!latest) return;
-    socket.timeout(ACK_TIMEOUT).emit('sync', { conversationId, after: watermark }, (err, res) => {
-      if (err || !res.ok) {
-        // No answer, or the database is away: try again shortly; the watermark has not moved.
-        setTimeout(() => socket.connected && sync(), 3000);
-        return;
-      }
-      for (const m of res.messages) {
-        addMessage(m);
-        watermark = Math.max(watermark, m.id);
-      }
-      if (res.hasMore) sync();
-      else markReadIfSeen();
-    });
-  }
+  const catchUp = createSync(socket, conversationId, watermark, {
+    onMessage: addMessage,
+    onCaughtUp: markReadIfSeen,
+  });
+  const sync = () => latest && catchUp();
 
-  let everConnected = false;
+  showConnection(socket, banner);
   socket.on('connect', () => {
-    banner.hidden = true;
     sync();
     // What waits in the outbox (or failed while we were away) goes, with the same id: stored once.
     for (const [clientId, item] of pending) if (item.retryable) send(clientId);
-    everConnected = true;
   });
-  socket.on('disconnect', (reason) => {
-    banner.hidden = false;
-    if (reason === 'io server disconnect') {
-      banner.textContent = 'You were logged out here. Reload the page to log in again.';
-    } else {
-      banner.textContent = 'Connection lost — reconnecting…';
-    }
-  });
-  socket.on('connect_error', () => {
-    if (everConnected) {
-      banner.hidden = false;
-      banner.textContent = 'Connection lost — reconnecting…';
-    }
-  });
-
-  socket.on('presence', (p) => {
-    if (!presence || Number(presence.dataset.userId) !== p.userId) return;
-    presence.classList.toggle('online', p.online);
-    presence.textContent = p.online ? 'online' : 'last seen ';
-    if (!p.online && p.lastSeenAt) {
-      const t = el('time');
-      t.dateTime = p.lastSeenAt;
-      localizeTime(t);
-      presence.append(t);
-    }
-  });
+  showPresence(socket, presence);
 
   // ——— scrolling and older pages ———
   newButton.addEventListener('click', () => {
@@ -369,48 +298,14 @@ export function startChat(
     markReadIfSeen();
   });
 
-  let loadingOlder = false;
-  async function loadOlder(link: HTMLAnchorElement) {
-    if (loadingOlder) return;
-    loadingOlder = true;
-    try {
-      const res = await fetch(
-        `/conversations/${conversationId}/older?before=${link.dataset.older}`,
-        {
-          credentials: 'same-origin',
-        },
-      );
-      if (!res.ok || res.redirected) return;
-      const tpl = document.createElement('template');
-      tpl.innerHTML = await res.text();
-      const height = log.scrollHeight;
-      link.closest('li')?.remove();
-      tpl.content
-        .querySelectorAll<HTMLElement>('li.msg[data-id]')
-        .forEach((li) => known.add(Number(li.dataset.id)));
-      localizeTimes(tpl.content);
-      list.prepend(tpl.content);
-      log.scrollTop += log.scrollHeight - height; // keep the reader's place
-      showReceipt();
-    } finally {
-      loadingOlder = false;
-    }
-  }
-  list.addEventListener('click', (e) => {
-    const link = (e.target as HTMLElement).closest<HTMLAnchorElement>('a[data-older]');
-    if (link && latest) {
-      e.preventDefault();
-      void loadOlder(link);
-    }
-  });
   log.addEventListener('scroll', () => {
     if (atBottom()) {
       newButton.hidden = true;
       markReadIfSeen();
     }
-    const link = list.querySelector<HTMLAnchorElement>('a[data-older]');
-    if (link && latest && log.scrollTop < 40) void loadOlder(link);
   });
+  // Older pages only on the newest page: an older page links to its neighbours instead.
+  if (latest) startOlderPages({ conversationId, log, list, known, onLoaded: showReceipt });
   document.addEventListener('visibilitychange', markReadIfSeen);
 
   // Messages left unsent by an earlier visit (offline, closed tab) are shown and sent again.

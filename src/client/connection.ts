@@ -1,0 +1,39 @@
+// The connection banner and the other person's presence line.
+import type { ChatClientSocket } from './socket.js';
+import { el, localizeTime } from './util.js';
+
+export function showConnection(socket: ChatClientSocket, banner: HTMLElement) {
+  let everConnected = false;
+  socket.on('connect', () => {
+    banner.hidden = true;
+    everConnected = true;
+  });
+  socket.on('disconnect', (reason) => {
+    banner.hidden = false;
+    if (reason === 'io server disconnect') {
+      banner.textContent = 'You were logged out here. Reload the page to log in again.';
+    } else {
+      banner.textContent = 'Connection lost — reconnecting…';
+    }
+  });
+  socket.on('connect_error', () => {
+    if (everConnected) {
+      banner.hidden = false;
+      banner.textContent = 'Connection lost — reconnecting…';
+    }
+  });
+}
+
+export function showPresence(socket: ChatClientSocket, presence: HTMLElement | null) {
+  socket.on('presence', (p) => {
+    if (!presence || Number(presence.dataset.userId) !== p.userId) return;
+    presence.classList.toggle('online', p.online);
+    presence.textContent = p.online ? 'online' : 'last seen ';
+    if (!p.online && p.lastSeenAt) {
+      const t = el('time');
+      t.dateTime = p.lastSeenAt;
+      localizeTime(t);
+      presence.append(t);
+    }
+  });
+}

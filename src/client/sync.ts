@@ -1,0 +1,32 @@
+// The catch-up engine, free of the DOM: asks for everything after the
+// watermark, page by page, and hands each message on. The watermark moves only
+// on sync answers (a live event may overtake an older commit across instances).
+import type { MessageDto } from '../shared/protocol.js';
+import type { ChatClientSocket } from './socket.js';
+
+export const ACK_TIMEOUT = 10_000;
+const RETRY_MS = 3000;
+
+export function createSync(
+  socket: ChatClientSocket,
+  conversationId: number,
+  watermark: number,
+  handlers: { onMessage: (m: MessageDto) => void; onCaughtUp: () => void },
+): () => void {
+  function sync() {
+    socket.timeout(ACK_TIMEOUT).emit('sync', { conversationId, after: watermark }, (err, res) => {
+      if (err || !res.ok) {
+        // No answer, or the database is away: try again shortly; the watermark has not moved.
+        setTimeout(() => socket.connected && sync(), RETRY_MS);
+        return;
+      }
+      for (const m of res.messages) {
+        handlers.onMessage(m);
+        watermark = Math.max(watermark, m.id);
+      }
+      if (res.hasMore) sync();
+      else handlers.onCaughtUp();
+    });
+  }
+  return sync;
+}
