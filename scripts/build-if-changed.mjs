@@ -35,7 +35,11 @@ const built = existsSync(STAMP) ? readFileSync(STAMP, 'utf8').trim() : '';
 if (built === digest && OUTPUTS.every((f) => existsSync(f))) process.exit(0);
 
 console.log(built ? 'sources changed: building' : 'building (first start)');
-// From scratch: files moved or deleted in src/ must not linger in dist/.
-rmSync('dist', { recursive: true, force: true });
+// Built in place (a running `node dist/server.js` keeps finding its files), then
+// what a moved or deleted source left behind in dist/ is removed.
 execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+for (const file of filesUnder('dist')) {
+  const source = file.replace(/^dist/, 'src').replace(/\.js(\.map)?$/, '.ts');
+  if (/\.js(\.map)?$/.test(file) && !existsSync(source)) rmSync(file);
+}
 writeFileSync(STAMP, `${digest}\n`);
