@@ -21,9 +21,18 @@ import { clearVisitorToken } from './csrf.js';
  * The replaced session's sockets are disconnected on every instance; this
  * browser's tabs reconnect with the new cookie.
  */
-async function logIn(ctx: Ctx, req: Request, res: Response, user: { id: number }) {
+async function logIn(
+  ctx: Ctx,
+  req: Request,
+  res: Response,
+  user: { id: number },
+  opts: { keepFormToken?: boolean } = {},
+) {
   const replaced = req.session.userId !== undefined ? req.sessionID : undefined;
+  // Same person, same browser (a password change): forms open in other tabs keep working.
+  const formToken = opts.keepFormToken ? req.session.csrfToken : undefined;
   await regenerateSession(req);
+  if (formToken) req.session.csrfToken = formToken;
   req.session.userId = user.id;
   req.session.refreshedAt = Date.now();
   req.session.cookie.maxAge = SESSION_LIFETIME;
@@ -86,7 +95,7 @@ export function accountRoutes(
     try {
       const id = userId(res);
       await accounts.changePassword(ctx, id, req.sessionID, req.body);
-      await logIn(ctx, req, res, { id });
+      await logIn(ctx, req, res, { id }, { keepFormToken: true });
       flash(req, 'Your password was changed. Your other sessions were logged out.');
       await saveSession(req);
       res.redirect(303, '/account');

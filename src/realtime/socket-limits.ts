@@ -55,7 +55,7 @@ export class SocketCounter {
 
   async reserve(io: IoServer, userId: number, address: string): Promise<() => void> {
     const here = io.of('/').sockets;
-    const elsewhere = (await io.in([userRoom(userId), addressRoom(address)]).fetchSockets()).filter(
+    const elsewhere = (await socketsElsewhere(io, [userRoom(userId), addressRoom(address)])).filter(
       (s) => !here.has(s.id),
     );
     const users =
@@ -85,6 +85,25 @@ export class SocketCounter {
     };
   }
 }
+
+/**
+ * The sockets in these rooms on every instance. An instance that has just died is
+ * waited for until the adapter's own timeout (seconds): a handshake must not hang
+ * that long, so after a short wait only this instance's sockets are counted.
+ */
+async function socketsElsewhere(io: IoServer, rooms: string[]) {
+  const all = io.in(rooms).fetchSockets();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<[]>((resolve) => {
+    timer = setTimeout(() => resolve([]), REMOTE_COUNT_WAIT_MS);
+  });
+  try {
+    return await Promise.race([all.catch(() => [] as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+const REMOTE_COUNT_WAIT_MS = 500;
 
 function bump<K>(map: Map<K, number>, key: K, by: number) {
   const n = (map.get(key) ?? 0) + by;
