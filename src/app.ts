@@ -6,7 +6,6 @@ import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
-import { csrfSync } from 'csrf-sync';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import type { Pool } from './db/pool.js';
@@ -20,6 +19,7 @@ import { RateLimiter } from './services/rate-limit.js';
 import { conversationRoutes } from './http/conversations.js';
 import { createSession, refreshSession, type SessionSetup } from './http/session.js';
 import { accountRoutes } from './http/accounts.js';
+import { createCsrf } from './http/csrf.js';
 import { pageRoutes } from './http/pages.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -118,10 +118,11 @@ export function createApp(opts: AppOptions): App {
         ignore: (req) => req.url === '/healthz' || req.url?.startsWith('/static/') === true,
       },
       serializers: {
+        // The path alone: a query may hold what a person typed (`/search?email=…`).
         req: (req: { id: string; method: string; url: string }) => ({
           id: req.id,
           method: req.method,
-          url: req.url,
+          url: req.url.split('?', 1)[0],
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
@@ -137,10 +138,19 @@ export function createApp(opts: AppOptions): App {
     }
   });
 
-  app.use(
-    '/static',
-    express.static(path.join(ROOT, 'public'), { maxAge: config.isProduction ? '1h' : 0 }),
+  const files = express.static(path.join(ROOT, 'public'), {
+    maxAge: config.isProduction ? '1h' : 0,
+  });
+  // Source maps show the original code with its comments: for a developer, not for the world.
+  app.use('/static', (req, res, next) =>
+    config.isProduction && req.path.endsWith('.map') ? next() : files(req, res, next),
   );
+  // Every page from here on may show someone's data: never kept by a browser or a proxy,
+  // so Back after logging out shows nothing private.
+  app.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
   app.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 50 }));
   app.use(session.middleware);
   app.use(refreshSession);
@@ -160,19 +170,9 @@ export function createApp(opts: AppOptions): App {
     next();
   });
 
-  const csrf = csrfSync({
-    getTokenFromRequest: (req) => {
-      const body = req.body as Record<string, unknown> | undefined;
-      const fromBody = typeof body?._csrf === 'string' ? body._csrf : undefined;
-      return fromBody ?? req.get('x-csrf-token');
-    },
-    errorConfig: { statusCode: 403, message: 'csrf', code: 'EBADCSRFTOKEN' },
-  });
-  app.use((req, res, next) => {
-    res.locals.csrfToken = () => csrf.generateToken(req);
-    next();
-  });
-  app.use(csrf.csrfSynchronisedProtection);
+  const csrf = createCsrf({ secure: config.isProduction });
+  app.use(csrf.locals);
+  app.use(csrf.protect);
 
   const limits = makeLimits(config.rateLimit);
   app.use(accountRoutes(ctx, limits));

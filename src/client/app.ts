@@ -4,6 +4,7 @@ import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, ServerToClientEvents } from '../realtime/protocol.js';
 import { debounce, localizeTimes } from './util.js';
 import { startChat } from './chat.js';
+import { watchConnection } from './connection.js';
 
 export type ChatClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -13,6 +14,7 @@ function main() {
   if (!me) return; // logged out: nothing live to do
 
   const socket: ChatClientSocket = io({ withCredentials: true });
+  watchConnection(socket);
   const baseTitle = document.title;
   const setUnread = (n: number) => {
     document.title = n > 0 ? `(${n > 99 ? '99+' : n}) ${baseTitle}` : baseTitle;

@@ -4,6 +4,7 @@ import type { MessageDto } from '../realtime/protocol.js';
 import type { ChatClientSocket } from './app.js';
 import { el, localizeTime, localizeTimes, uuid } from './util.js';
 import { loadOutbox, saveOutbox } from './outbox.js';
+import { refusalText } from './connection.js';
 
 const ACK_TIMEOUT = 10_000;
 const TYPING_REFRESH = 3_000;
@@ -337,15 +338,13 @@ export function startChat(
     for (const [clientId, item] of pending) if (item.retryable) send(clientId);
     everConnected = true;
   });
-  socket.on('disconnect', (reason) => {
+  socket.on('disconnect', () => {
     banner.hidden = false;
-    if (reason === 'io server disconnect') {
-      banner.textContent = 'You were logged out here. Reload the page to log in again.';
-    } else {
-      banner.textContent = 'Connection lost — reconnecting…';
-    }
+    // The server ended it (a session ended or replaced): connection.ts tries once more.
+    banner.textContent = 'Connection lost — reconnecting…';
   });
-  socket.on('connect_error', () => {
+  socket.on('connect_error', (err) => {
+    if (refusalText(err)) return; // connection.ts says why in words
     if (everConnected) {
       banner.hidden = false;
       banner.textContent = 'Connection lost — reconnecting…';

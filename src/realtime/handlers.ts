@@ -7,6 +7,7 @@ import * as messages from '../services/messages.js';
 import * as conversations from '../services/conversations.js';
 import { touchLastSeen } from '../db/users.js';
 import { userRoom, type IoServer } from './notify.js';
+import type { SessionGuard } from './session-guard.js';
 import type {
   ClientToServerEvents,
   ErrorDto,
@@ -30,8 +31,22 @@ function toError(err: unknown): ErrorDto {
   return { code: 'internal', message: 'Something went wrong on our side. Please try again.' };
 }
 
-export function registerHandlers(io: IoServer, socket: ChatSocket, ctx: Ctx): void {
+const SESSION_ENDED = 'session_ended';
+
+export function registerHandlers(
+  io: IoServer,
+  socket: ChatSocket,
+  ctx: Ctx,
+  guard: SessionGuard,
+): void {
   const user = () => ({ id: socket.data.userId, displayName: socket.data.displayName });
+  /** Each event first asks whether the session still stands (it may have been deleted by hand). */
+  const checked = async (handler: (payload: unknown) => Promise<object>, payload: unknown) => {
+    if (!(await guard.holds(socket.data.sessionId, socket.data.userId))) {
+      throw new AppError(401, 'Your session has ended. Log in again.', SESSION_ENDED);
+    }
+    return handler(payload);
+  };
 
   /** Every event is acked; a bad payload or a missing ack never throws out of here. */
   const on = (
@@ -44,7 +59,7 @@ export function registerHandlers(io: IoServer, socket: ChatSocket, ctx: Ctx): vo
         typeof args.at(-1) === 'function' ? (args.pop() as (r: object) => void) : undefined;
       const payload = args[0];
       const reply = ack ?? (() => undefined);
-      handler(payload).then(
+      checked(handler, payload).then(
         (result) => reply({ ok: true, ...result }),
         (err: unknown) => {
           if (isConnectionError(err) || (err instanceof AppError && err.code === 'unavailable')) {
@@ -53,6 +68,7 @@ export function registerHandlers(io: IoServer, socket: ChatSocket, ctx: Ctx): vo
             ctx.logger.error({ err, event, userId: socket.data.userId }, 'socket handler failed');
           }
           reply({ ok: false, error: toError(err) });
+          if (err instanceof AppError && err.code === SESSION_ENDED) socket.disconnect(true);
         },
       );
     });

@@ -12,7 +12,7 @@ export interface MessageDto {
 }
 
 export interface ErrorDto {
-  code: string; // 'invalid' | 'not_found' | 'rate_limited' | 'unavailable' | 'internal' ...
+  code: string; // 'invalid' | 'not_found' | 'rate_limited' | 'unavailable' | 'session_ended' | 'internal' ...
   message: string;
 }
 
@@ -73,4 +73,6 @@ export interface SocketData {
   userId: number;
   displayName: string;
   sessionId: string;
+  /** The client's address as a limiter key (an IPv6 client as its /56). */
+  address: string;
 }

@@ -7,11 +7,13 @@ import { createLogger, type Logger } from '../../src/logger.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { Notify, type IoServer } from '../../src/realtime/notify.js';
 import { createSocketServer } from '../../src/realtime/socket.js';
+import type { SessionGuard } from '../../src/realtime/session-guard.js';
 import { createTestDatabase } from './db.js';
 
 export interface TestApp extends App {
   pool: Pool;
   io: IoServer;
+  guard: SessionGuard;
   server: http.Server;
   baseUrl: string;
   close(): Promise<void>;
@@ -20,7 +22,20 @@ export interface TestApp extends App {
 export interface TestAppOptions {
   rateLimit?: boolean;
   /** Anything else of the config a test needs (production mode, say). */
-  config?: Partial<Pick<Config, 'isProduction' | 'trustProxy' | 'rateLimit' | 'bcryptCost'>>;
+  config?: Partial<
+    Pick<
+      Config,
+      | 'isProduction'
+      | 'trustProxy'
+      | 'rateLimit'
+      | 'bcryptCost'
+      | 'socketsPerUser'
+      | 'socketsPerAddress'
+      | 'sessionSweepMs'
+    >
+  >;
+  /** How long a socket event reuses its session's check (the app's default: 2 s). */
+  sessionCacheMs?: number;
   /** A logger of the test's own (a sink to read what was logged). */
   logger?: Logger;
 }
@@ -30,14 +45,18 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   const db = await createTestDatabase();
   const logger = opts.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const pool = createPool(db.url, { max: 8, logger });
+  const config = {
+    isProduction: false,
+    trustProxy: false as const,
+    bcryptCost: 4,
+    rateLimit: opts.rateLimit ?? false,
+    socketsPerUser: 20,
+    socketsPerAddress: 200,
+    sessionSweepMs: 120_000,
+    ...opts.config,
+  };
   const built = createApp({
-    config: {
-      isProduction: false,
-      trustProxy: false,
-      bcryptCost: 4,
-      rateLimit: opts.rateLimit ?? false,
-      ...opts.config,
-    },
+    config,
     db: pool,
     logger,
     sessionSecret: 'test-secret-that-is-at-least-32-characters',
@@ -46,9 +65,11 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     presenceGraceMs: 50,
   });
   const server = http.createServer(built.app);
-  const io = createSocketServer(server, {
+  const { io, guard } = createSocketServer(server, {
     ctx: built.ctx,
     sessionMiddleware: built.session.middleware,
+    config,
+    sessionCacheMs: opts.sessionCacheMs,
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -58,7 +79,9 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     io,
     server,
     baseUrl: `http://127.0.0.1:${port}`,
+    guard,
     async close() {
+      guard.stop();
       await new Promise((r) => io.close(() => r(undefined)));
       await pool.end();
       await db.drop();
