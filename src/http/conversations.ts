@@ -5,6 +5,7 @@ import type { Ctx } from '../services/context.js';
 import * as conversations from '../services/conversations.js';
 import * as messages from '../services/messages.js';
 import { requireUser, userId } from './helpers.js';
+import { limitEmailLookups } from './limits.js';
 
 function conversationId(raw: unknown): number {
   const parsed = messages.idSchema.safeParse(raw);
@@ -52,7 +53,7 @@ export function conversationRoutes(ctx: Ctx): Router {
   const r = Router();
   r.use('/conversations', requireUser);
 
-  r.post('/conversations', async (req, res) => {
+  r.post('/conversations', limitEmailLookups(ctx), async (req, res) => {
     const id = await conversations.openDirect(ctx, userId(res), req.body);
     res.redirect(303, `/conversations/${id}`);
   });
