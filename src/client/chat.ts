@@ -9,6 +9,7 @@ const ACK_TIMEOUT = 10_000;
 const TYPING_REFRESH = 3_000;
 const TYPING_IDLE = 4_000;
 const TYPING_SHOWN = 6_000;
+const ENGAGING = ['pointerdown', 'keydown', 'wheel', 'touchstart'] as const;
 
 export function startChat(
   socket: ChatClientSocket,
@@ -281,8 +282,22 @@ export function startChat(
   });
 
   // ——— reading ———
+  // Arrived through another site's link or script: the person has not chosen to look yet,
+  // so nothing counts as read until they touch the page.
+  let engaged = log.dataset.fromElsewhere !== 'true';
+  if (!engaged) {
+    const engage = () => {
+      engaged = true;
+      for (const type of ENGAGING) document.removeEventListener(type, engage, true);
+      markReadIfSeen();
+    };
+    for (const type of ENGAGING) document.addEventListener(type, engage, true);
+  }
+  // The script marks what is on screen itself: the no-JavaScript button is not needed.
+  document.getElementById('mark-read')?.remove();
+
   function markReadIfSeen() {
-    if (document.visibilityState !== 'visible' || !atBottom() || !latest) return;
+    if (!engaged || document.visibilityState !== 'visible' || !atBottom() || !latest) return;
     const last = Math.max(0, ...known);
     if (last <= readSent) return;
     readSent = last;
