@@ -216,7 +216,7 @@ describe('the password hash and the password never leave the server', () => {
       expectClean(res.text, where);
       expectClean(JSON.stringify(res.headers), `${where} headers`);
     }
-    expect(pages[3]![1].text).toContain('<p class="result-name">Ann</p>');
+    expect(pages[3]![1].text).toContain('<p class="result-name"><bdi>Ann</bdi></p>');
   });
 
   it('no socket payload carries it: acks, message:new, sync, presence, typing, read receipts, inbox counts', async () => {

@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import {
-  post,
+  openChat,
+  sendByForm,
   signUp,
   startTestApp,
   uniqueEmail,
@@ -50,16 +51,6 @@ async function readMark(conversationId: number, userId: number): Promise<number>
   return rows[0]!.mark;
 }
 
-async function say(ann: TestUser, conversationId: number, body: string): Promise<number> {
-  const res = await post(
-    ann.agent,
-    `/conversations/${conversationId}/messages`,
-    { body },
-    `/conversations/${conversationId}`,
-  );
-  return Number(/#m(\d+)$/.exec(String(res.headers.location))![1]);
-}
-
 /** What Ann's own conversation page shows under her last message. */
 async function annSeesSeen(ann: TestUser, conversationId: number): Promise<boolean> {
   const page = await ann.agent.get(`/conversations/${conversationId}`);
@@ -82,9 +73,8 @@ describe.skipIf(!hasChromium)('read receipts in a real browser', () => {
     ).rows[0]!.id;
 
     const ann = await signUp(app, { displayName: 'Ann' });
-    const opened = await post(ann.agent, '/conversations', { email: boEmail }, '/search');
-    const conversationId = Number(/(\d+)$/.exec(String(opened.headers.location))![1]);
-    const first = await say(ann, conversationId, 'Are you there?');
+    const conversationId = await openChat(ann, { email: boEmail });
+    const first = await sendByForm(ann, conversationId, 'Are you there?');
 
     // Every event the server hears from a socket, to know when the page has caught up.
     const heard: string[] = [];
@@ -107,7 +97,7 @@ describe.skipIf(!hasChromium)('read receipts in a real browser', () => {
     expect(await annSeesSeen(ann, conversationId)).toBe(true);
 
     // Positive control: Bo opens the conversation himself, from his inbox.
-    const second = await say(ann, conversationId, 'And now?');
+    const second = await sendByForm(ann, conversationId, 'And now?');
     await bo.goto('/');
     await bo.locator(`#inbox a[href="/conversations/${conversationId}"]`).click();
     await bo.waitForURL(`${app.baseUrl}/conversations/${conversationId}`);

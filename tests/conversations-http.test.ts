@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { HISTORY_SQL } from '../src/db/messages.js';
 import {
+  openChat,
   post,
   signUp,
   startTestApp,
@@ -22,17 +23,11 @@ afterAll(async () => {
   await app?.close();
 });
 
-async function openChat(from: TestUser, to: TestUser): Promise<number> {
-  const res = await post(from.agent, '/conversations', { email: to.email }, '/search');
-  expect(res.status).toBe(303);
-  return Number(/\/conversations\/(\d+)/.exec(res.headers.location as string)![1]);
-}
-
 describe('search', () => {
   it('a known email in another case with spaces shows the name and a Message button', async () => {
     const res = await ann.agent.get('/search').query({ email: `  ${bo.email.toUpperCase()}  ` });
     expect(res.status).toBe(200);
-    expect(res.text).toContain('<p class="result-name">Bo</p>');
+    expect(res.text).toContain('<p class="result-name"><bdi>Bo</bdi></p>');
     expect(res.text).toContain('>Message</button>');
   });
 
@@ -119,7 +114,7 @@ describe('direct conversations over plain HTTP', () => {
     expect(sent.headers.location).toMatch(new RegExp(`^/conversations/${id}#m\\d+$`));
 
     const inbox = await bo.agent.get('/');
-    expect(inbox.text).toContain('<span class="who">Ann</span>');
+    expect(inbox.text).toContain('<span class="who"><bdi>Ann</bdi></span>');
     expect(inbox.text).toContain('Hi Bo!');
     expect(inbox.text).not.toContain('Second line');
     expect(inbox.text).toMatch(/class="badge" aria-label="1 unread">1</);

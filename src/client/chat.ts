@@ -80,7 +80,8 @@ export function startChat(
       el(
         'div',
         { className: 'meta' },
-        el('span', { className: 'sender', text: mine ? 'You' : m.senderName }),
+        // Isolated: a name's bidi characters cannot reorder the time beside it.
+        el('span', { className: 'sender' }, el('bdi', { text: mine ? 'You' : m.senderName })),
         time,
       ),
       el('p', { className: 'body', text: m.body }),
@@ -273,9 +274,10 @@ export function startChat(
         setTimeout(() => setTyping(name, false), TYPING_SHOWN),
       );
     const names = [...typers.keys()];
-    typingLine.textContent = names.length
-      ? `${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} typing…`
-      : '';
+    typingLine.replaceChildren(
+      ...names.flatMap((n, i) => [...(i ? [', '] : []), el('bdi', { text: n })]),
+    );
+    if (names.length) typingLine.append(` ${names.length > 1 ? 'are' : 'is'} typing…`);
   }
   socket.on('typing', (t) => {
     if (t.conversationId === conversationId && t.userId !== me) setTyping(t.name, t.typing);
