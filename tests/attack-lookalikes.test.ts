@@ -51,7 +51,7 @@ describe('names that pass for others', () => {
       password: 'correct horse battery',
     });
     expect(res.status).toBe(400);
-    expect(res.text).toContain('Enter a display name (invisible characters do not count).');
+    expect(res.text).toContain('Enter a display name. Invisible characters do not count.');
     const { rows } = await app.pool.query('SELECT 1 FROM users WHERE email = $1', [email]);
     expect(rows).toEqual([]);
   });

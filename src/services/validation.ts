@@ -29,7 +29,7 @@ export function visibleName(name: string): string {
 export const displayNameSchema = z
   .string({ error: 'Enter a display name.' })
   .transform(visibleName)
-  .pipe(z.string().trim().min(1, 'Enter a display name (invisible characters do not count).'))
+  .pipe(z.string().trim().min(1, 'Enter a display name. Invisible characters do not count.'))
   .refine((s) => [...s].length <= 50, 'Display names are at most 50 characters.')
   .refine(noNul, `Display name ${NUL_MESSAGE}.`);
 
