@@ -2,10 +2,9 @@
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
-import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import type { Pool } from './db/pool.js';
@@ -15,12 +14,13 @@ import type { Ctx } from './services/context.js';
 import * as accounts from './services/accounts.js';
 import { MessageWriter, isConnectionError } from './services/message-writer.js';
 import { MemberCache } from './services/member-cache.js';
-import { RateLimiter } from './services/rate-limit.js';
+import { EmailLookupBudget, RateLimiter } from './services/rate-limit.js';
 import { conversationRoutes } from './http/conversations.js';
 import { createSession, refreshSession, type SessionSetup } from './http/session.js';
 import { accountRoutes } from './http/accounts.js';
 import { createCsrf } from './http/csrf.js';
 import { pageRoutes } from './http/pages.js';
+import { makeLimits } from './http/limits.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -58,6 +58,7 @@ export function createApp(opts: AppOptions): App {
       typing: new RateLimiter(10, 2, config.rateLimit),
       // sync, inbox:sync, conversation:read and searches: cheap for a person, costly in a flood.
       read: new RateLimiter(60, 20, config.rateLimit),
+      lookups: new EmailLookupBudget(config.rateLimit),
     },
   };
   const session = createSession({
@@ -174,7 +175,7 @@ export function createApp(opts: AppOptions): App {
   app.use(csrf.locals);
   app.use(csrf.protect);
 
-  const limits = makeLimits(config.rateLimit);
+  const limits = makeLimits(ctx, config.rateLimit);
   app.use(accountRoutes(ctx, limits));
   app.use(pageRoutes(ctx));
   app.use(conversationRoutes(ctx));
@@ -185,51 +186,6 @@ export function createApp(opts: AppOptions): App {
   app.use(errorHandler);
 
   return { app, ctx, session };
-}
-
-function makeLimits(enabled: boolean): { login: RequestHandler[]; signup: RequestHandler } {
-  const tooMany: RequestHandler = (_req, _res, next) =>
-    next(
-      new AppError(429, 'Too many attempts. Wait a few minutes, then try again.', 'rate_limited'),
-    );
-  if (!enabled) {
-    const pass: RequestHandler = (_req, _res, next) => next();
-    return { login: [pass], signup: pass };
-  }
-  return {
-    login: [
-      // Per address: one address trying many accounts (credential stuffing) is slowed too.
-      rateLimit({
-        windowMs: 15 * 60 * 1000,
-        limit: 50,
-        skipSuccessfulRequests: true,
-        standardHeaders: 'draft-8',
-        legacyHeaders: false,
-        handler: tooMany,
-      }),
-      // Per account and address: guessing one password is slowed, the owner is back in 15 minutes.
-      rateLimit({
-        windowMs: 15 * 60 * 1000,
-        limit: 5,
-        skipSuccessfulRequests: true,
-        standardHeaders: 'draft-8',
-        legacyHeaders: false,
-        keyGenerator: (req) => {
-          const body = req.body as Record<string, unknown> | undefined;
-          const email = typeof body?.email === 'string' ? body.email.trim().toLowerCase() : '';
-          return `${ipKeyGenerator(req.ip ?? '')}|${email}`;
-        },
-        handler: tooMany,
-      }),
-    ],
-    signup: rateLimit({
-      windowMs: 60 * 60 * 1000,
-      limit: 20,
-      standardHeaders: 'draft-8',
-      legacyHeaders: false,
-      handler: tooMany,
-    }),
-  };
 }
 
 const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
@@ -256,6 +212,9 @@ const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
   if (status === 503) req.log?.warn({ err }, 'database unavailable');
   else if (status >= 500) req.log?.error({ err }, 'unhandled error');
   if (res.headersSent) return;
+  if (err instanceof AppError && err.retryAfter !== undefined) {
+    res.set('Retry-After', String(err.retryAfter));
+  }
   res.status(status);
   if (req.accepts(['html', 'json']) === 'json') {
     res.json({ ok: false, error: { code: err instanceof AppError ? err.code : 'error', message } });

@@ -454,7 +454,7 @@ describe('in production behind a TLS proxy', () => {
       'Cookie',
       loggedInCookie!.split(';')[0]!,
     );
-    expect(home.text).toContain('Welcome back, Prod!');
+    expect(home.text).toContain('Welcome back, <bdi>Prod</bdi>!');
     expect(cookieLine(home)).toMatch(/;\s*Secure/i);
 
     // Without the proxy's word that the browser used TLS, the session cookie is never sent out.

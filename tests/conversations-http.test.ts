@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { HISTORY_SQL } from '../src/db/messages.js';
 import {
+  openChat,
   post,
   signUp,
   startTestApp,
@@ -22,17 +23,11 @@ afterAll(async () => {
   await app?.close();
 });
 
-async function openChat(from: TestUser, to: TestUser): Promise<number> {
-  const res = await post(from.agent, '/conversations', { email: to.email }, '/search');
-  expect(res.status).toBe(303);
-  return Number(/\/conversations\/(\d+)/.exec(res.headers.location as string)![1]);
-}
-
 describe('search', () => {
   it('a known email in another case with spaces shows the name and a Message button', async () => {
     const res = await ann.agent.get('/search').query({ email: `  ${bo.email.toUpperCase()}  ` });
     expect(res.status).toBe(200);
-    expect(res.text).toContain('<p class="result-name">Bo</p>');
+    expect(res.text).toContain('<p class="result-name"><bdi>Bo</bdi></p>');
     expect(res.text).toContain('>Message</button>');
   });
 
@@ -119,7 +114,7 @@ describe('direct conversations over plain HTTP', () => {
     expect(sent.headers.location).toMatch(new RegExp(`^/conversations/${id}#m\\d+$`));
 
     const inbox = await bo.agent.get('/');
-    expect(inbox.text).toContain('<span class="who">Ann</span>');
+    expect(inbox.text).toContain('<span class="who"><bdi>Ann</bdi></span>');
     expect(inbox.text).toContain('Hi Bo!');
     expect(inbox.text).not.toContain('Second line');
     expect(inbox.text).toMatch(/class="badge" aria-label="1 unread">1</);
@@ -129,8 +124,50 @@ describe('direct conversations over plain HTTP', () => {
     expect(page.text).toContain('role="log"');
     expect(page.text).toContain('Hi Bo!\nSecond line');
     expect(page.text).toMatch(/<time datetime="\d{4}-\d\d-\d\dT[^"]+Z">/);
-    // Reading it cleared the count.
+    // Loading the page (which another site can make a browser do) leaves it unread;
+    // the page offers a button to mark it read, and that clears the count.
+    expect((await bo.agent.get('/')).text).toMatch(/class="badge" aria-label="1 unread">1</);
+    expect(page.text).toContain('>Mark as read</button>');
+    const messageId = /name="messageId" value="(\d+)"/.exec(page.text)![1]!;
+    const marked = await post(
+      bo.agent,
+      `/conversations/${id}/read`,
+      { messageId },
+      `/conversations/${id}`,
+    );
+    expect(marked.status).toBe(303);
     expect((await bo.agent.get('/')).text).not.toContain('class="badge"');
+    expect((await bo.agent.get(`/conversations/${id}`)).text).not.toContain('Mark as read');
+  });
+
+  it('a conversation opened from another site stays unread, and a reply without JavaScript marks it read', async () => {
+    const id = await openChat(ann, bo);
+    await post(
+      ann.agent,
+      `/conversations/${id}/messages`,
+      { body: 'Still there?' },
+      `/conversations/${id}`,
+    );
+    const unread = /class="badge" aria-label="(\d+) unread"/;
+    const before = unread.exec((await bo.agent.get('/')).text)?.[1];
+    expect(Number(before)).toBeGreaterThan(0);
+    const page = await bo.agent.get(`/conversations/${id}`).set('Sec-Fetch-Site', 'cross-site');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('data-from-elsewhere="true"');
+    expect(unread.exec((await bo.agent.get('/')).text)?.[1]).toBe(before);
+    await post(bo.agent, `/conversations/${id}/messages`, { body: 'Yes!' }, `/conversations/${id}`);
+    expect((await bo.agent.get('/')).text).not.toContain('class="badge"');
+  });
+
+  it('"Mark as read" with a message id that is not a number is a 400, and changes nothing', async () => {
+    const id = await openChat(ann, bo);
+    const res = await post(
+      bo.agent,
+      `/conversations/${id}/read`,
+      { messageId: 'soon' },
+      `/conversations/${id}`,
+    );
+    expect(res.status).toBe(400);
   });
 
   it('empty, blank and too-long messages are refused with a clear message and nothing is stored', async () => {

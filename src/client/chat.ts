@@ -10,6 +10,7 @@ const ACK_TIMEOUT = 10_000;
 const TYPING_REFRESH = 3_000;
 const TYPING_IDLE = 4_000;
 const TYPING_SHOWN = 6_000;
+const ENGAGING = ['pointerdown', 'keydown', 'wheel', 'touchstart'] as const;
 
 export function startChat(
   socket: ChatClientSocket,
@@ -80,7 +81,8 @@ export function startChat(
       el(
         'div',
         { className: 'meta' },
-        el('span', { className: 'sender', text: mine ? 'You' : m.senderName }),
+        // Isolated: a name's bidi characters cannot reorder the time beside it.
+        el('span', { className: 'sender' }, el('bdi', { text: mine ? 'You' : m.senderName })),
         time,
       ),
       el('p', { className: 'body', text: m.body }),
@@ -273,17 +275,32 @@ export function startChat(
         setTimeout(() => setTyping(name, false), TYPING_SHOWN),
       );
     const names = [...typers.keys()];
-    typingLine.textContent = names.length
-      ? `${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} typing…`
-      : '';
+    typingLine.replaceChildren(
+      ...names.flatMap((n, i) => [...(i ? [', '] : []), el('bdi', { text: n })]),
+    );
+    if (names.length) typingLine.append(` ${names.length > 1 ? 'are' : 'is'} typing…`);
   }
   socket.on('typing', (t) => {
     if (t.conversationId === conversationId && t.userId !== me) setTyping(t.name, t.typing);
   });
 
   // ——— reading ———
+  // Arrived through another site's link or script: the person has not chosen to look yet,
+  // so nothing counts as read until they touch the page.
+  let engaged = log.dataset.fromElsewhere !== 'true';
+  if (!engaged) {
+    const engage = () => {
+      engaged = true;
+      for (const type of ENGAGING) document.removeEventListener(type, engage, true);
+      markReadIfSeen();
+    };
+    for (const type of ENGAGING) document.addEventListener(type, engage, true);
+  }
+  // The script marks what is on screen itself: the no-JavaScript button is not needed.
+  document.getElementById('mark-read')?.remove();
+
   function markReadIfSeen() {
-    if (document.visibilityState !== 'visible' || !atBottom() || !latest) return;
+    if (!engaged || document.visibilityState !== 'visible' || !atBottom() || !latest) return;
     const last = Math.max(0, ...known);
     if (last <= readSent) return;
     readSent = last;

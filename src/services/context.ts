@@ -3,7 +3,7 @@ import type { Pool } from '../db/pool.js';
 import type { Notify } from '../realtime/notify.js';
 import type { MessageWriter } from './message-writer.js';
 import type { MemberCache } from './member-cache.js';
-import type { RateLimiter } from './rate-limit.js';
+import type { EmailLookupBudget, RateLimiter } from './rate-limit.js';
 
 /** What every service needs; built once in createApp and shared with the socket layer. */
 export interface Ctx {
@@ -15,5 +15,10 @@ export interface Ctx {
   presenceGraceMs: number;
   writer: MessageWriter;
   members: MemberCache;
-  limits: { send: RateLimiter; typing: RateLimiter; read: RateLimiter };
+  limits: {
+    send: RateLimiter;
+    typing: RateLimiter;
+    read: RateLimiter;
+    lookups: EmailLookupBudget;
+  };
 }

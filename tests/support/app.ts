@@ -145,3 +145,22 @@ export function sessionCookie(res: { headers: Record<string, unknown> }): string
   const set = res.headers['set-cookie'] as string[] | undefined;
   return set?.find((c) => c.startsWith('chat.sid='))?.split(';')[0];
 }
+
+/** Opens (or finds) the direct conversation by the other's email, as the search page's button does. */
+export async function openChat(from: TestUser, to: Pick<TestUser, 'email'>): Promise<number> {
+  const res = await post(from.agent, '/conversations', { email: to.email }, '/search');
+  if (res.status !== 303) throw new Error(`opening a chat failed: ${res.status}`);
+  return Number(/\/conversations\/(\d+)/.exec(String(res.headers.location))![1]);
+}
+
+/** Sends a message by the no-JavaScript form; returns its id. */
+export async function sendByForm(from: TestUser, id: number, body: string): Promise<number> {
+  const res = await post(
+    from.agent,
+    `/conversations/${id}/messages`,
+    { body },
+    `/conversations/${id}`,
+  );
+  if (res.status !== 303) throw new Error(`sending failed: ${res.status}`);
+  return Number(/#m(\d+)$/.exec(String(res.headers.location))![1]);
+}

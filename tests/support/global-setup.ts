@@ -36,7 +36,7 @@ export default async function setup(project: TestProject) {
       dataDir: tmp,
       log: { info: () => undefined, warn: (m) => console.warn(m) },
     });
-    adminUrl = embedded.url;
+    adminUrl = embedded.adminUrl;
   }
   const templateDb = `chat_test_${randomBytes(4).toString('hex')}_tpl`;
   const admin = new pg.Client({ connectionString: adminUrl });
