@@ -34,6 +34,8 @@ export interface AppOptions {
   presenceGraceMs?: number;
   /** Tests pass false so the store sets no timer. */
   pruneSessions?: boolean;
+  /** The per-user limiters' clock (ms); tests pass one they move by hand. */
+  clock?: () => number;
 }
 
 export interface App {
@@ -54,11 +56,11 @@ export function createApp(opts: AppOptions): App {
     members: new MemberCache(),
     limits: {
       // A person types far slower; a script that floods gets rate_limited.
-      send: new RateLimiter(30, 5, config.rateLimit),
-      typing: new RateLimiter(10, 2, config.rateLimit),
+      send: new RateLimiter(30, 5, config.rateLimit, opts.clock),
+      typing: new RateLimiter(10, 2, config.rateLimit, opts.clock),
       // sync, inbox:sync, conversation:read and searches: cheap for a person, costly in a flood.
-      read: new RateLimiter(60, 20, config.rateLimit),
-      lookups: new EmailLookupBudget(config.rateLimit),
+      read: new RateLimiter(60, 20, config.rateLimit, opts.clock),
+      lookups: new EmailLookupBudget(config.rateLimit, opts.clock),
     },
   };
   const session = createSession({

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { HISTORY_SQL } from '../src/db/messages.js';
 import {
+  csrfFrom,
   openChat,
   post,
   signUp,
@@ -236,6 +237,73 @@ describe('direct conversations over plain HTTP', () => {
     for (const bad of ['abc', '-1', '1.5', '99999999999999999999']) {
       expect((await eve.agent.get(`/conversations/${bad}`)).status).toBe(404);
     }
+  });
+
+  it('a stranger gets the same 404 on every route that reads a conversation, empty or not, and sees nothing of it', async () => {
+    const [cy, dee, eve] = [
+      await signUp(app, { displayName: 'Cy' }),
+      await signUp(app, { displayName: 'Dee' }),
+      await signUp(app, { displayName: 'Eve' }),
+    ];
+    const empty = await openChat(cy, dee);
+    const busy = await openChat(ann, cy);
+    const secret = 'the secret plan';
+    await post(
+      ann.agent,
+      `/conversations/${busy}/messages`,
+      { body: secret },
+      `/conversations/${busy}`,
+    );
+    const rowsBefore = (await app.pool.query('SELECT id FROM messages')).rowCount;
+    // Each way in: a page, a page of history, the script's fragment, and a form post whose
+    // refusal (an empty or too-long text) would show the conversation again.
+    const routes: Array<[string, (id: number) => Promise<request.Response>]> = [
+      ['the page', (id) => eve.agent.get(`/conversations/${id}`)],
+      ['an older page', (id) => eve.agent.get(`/conversations/${id}?before=999999999`)],
+      ['the older fragment', (id) => eve.agent.get(`/conversations/${id}/older?before=999999999`)],
+      ['a send', (id) => post(eve.agent, `/conversations/${id}/messages`, { body: 'hi' }, '/')],
+      [
+        'an empty send',
+        (id) => post(eve.agent, `/conversations/${id}/messages`, { body: ' ' }, '/'),
+      ],
+      [
+        'a too-long send',
+        (id) => post(eve.agent, `/conversations/${id}/messages`, { body: 'x'.repeat(4001) }, '/'),
+      ],
+    ];
+    const leaks: string[] = [];
+    for (const [name, open] of routes) {
+      const missing = await open(999999999);
+      expect(missing.status, name).toBe(404);
+      for (const id of [empty, busy]) {
+        const res = await open(id);
+        const same =
+          res.status === 404 && res.text === missing.text.replaceAll('999999999', `${id}`);
+        const shown = [secret, 'Cy', 'Dee', 'role="log"'].filter((w) => res.text.includes(w));
+        if (!same || shown.length)
+          leaks.push(`${name} of #${id}: ${res.status} ${shown.join(', ')}`);
+      }
+    }
+    expect(leaks).toEqual([]);
+    expect((await app.pool.query('SELECT id FROM messages')).rowCount).toBe(rowsBefore);
+  });
+
+  it('the same no-JavaScript form posted twice (a double click, a resubmit) stores one message', async () => {
+    const id = await openChat(ann, bo);
+    const page = await ann.agent.get(`/conversations/${id}`);
+    const clientId = /name="clientId" value="([^"]+)"/.exec(page.text)?.[1];
+    expect(clientId, 'the form carries a client id').toMatch(/^[0-9a-f-]{36}$/);
+    const form = { body: 'pressed twice', clientId: clientId!, _csrf: csrfFrom(page.text) };
+    const first = await ann.agent.post(`/conversations/${id}/messages`).type('form').send(form);
+    const second = await ann.agent.post(`/conversations/${id}/messages`).type('form').send(form);
+    expect(first.status).toBe(303);
+    expect(second.status).toBe(303);
+    expect(second.headers.location).toBe(first.headers.location);
+    const { rows } = await app.pool.query<{ client_id: string }>(
+      'SELECT client_id FROM messages WHERE body = $1',
+      ['pressed twice'],
+    );
+    expect(rows).toEqual([{ client_id: clientId }]);
   });
 
   it('the newest 50 are shown and "Load older" pages back by message id', async () => {

@@ -10,13 +10,15 @@ export class RateLimiter {
     private readonly burst: number,
     private readonly perSecond: number,
     private readonly enabled = true,
+    /** Milliseconds; tests pass a clock they move by hand, so a budget never refills mid-test. */
+    private readonly clock: () => number = Date.now,
     private readonly message = 'You are sending too fast. Wait a moment, then try again.',
   ) {}
 
   /** Takes one token for `key` or throws a 429 `rate_limited` error saying when to retry. */
   take(key: number | string): void {
     if (!this.enabled) return;
-    const now = Date.now();
+    const now = this.clock();
     const bucket = this.buckets.get(key) ?? { tokens: this.burst, at: now };
     bucket.tokens = Math.min(
       this.burst,
@@ -53,9 +55,9 @@ export class EmailLookupBudget {
   // Generous enough for an office or a family behind one address.
   private readonly perAddress: RateLimiter;
 
-  constructor(enabled = true) {
-    this.perUser = new RateLimiter(20, 0.1, enabled, LOOKUP_MESSAGE);
-    this.perAddress = new RateLimiter(60, 0.5, enabled, LOOKUP_MESSAGE);
+  constructor(enabled = true, clock: () => number = Date.now) {
+    this.perUser = new RateLimiter(20, 0.1, enabled, clock, LOOKUP_MESSAGE);
+    this.perAddress = new RateLimiter(60, 0.5, enabled, clock, LOOKUP_MESSAGE);
   }
 
   take(who: { userId: number; address: string }): void {

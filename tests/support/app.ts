@@ -38,6 +38,19 @@ export interface TestAppOptions {
   sessionCacheMs?: number;
   /** A logger of the test's own (a sink to read what was logged). */
   logger?: Logger;
+  /** The per-user rate limiters' clock; see manualClock. */
+  clock?: () => number;
+}
+
+/** A clock that stands still until the test moves it: a budget refills only when told to. */
+export function manualClock(start = 1_000_000) {
+  let now = start;
+  return {
+    now: () => now,
+    advance(ms: number) {
+      now += ms;
+    },
+  };
 }
 
 /** The real app and Socket.IO on a random loopback port, with its own fresh database. */
@@ -63,6 +76,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     notify: new Notify(),
     pruneSessions: false,
     presenceGraceMs: 50,
+    clock: opts.clock,
   });
   const server = http.createServer(built.app);
   const { io, guard } = createSocketServer(server, {
