@@ -2,11 +2,9 @@
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
-import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
-import { csrfSync } from 'csrf-sync';
 import type { Config } from './core/config.js';
 import { AppError } from './core/errors.js';
 import type { AppContext } from './core/context.js';
@@ -16,6 +14,8 @@ import { conversationRoutes } from './features/conversations/routes.js';
 import { refreshSession, type SessionSetup } from './core/http/session.js';
 import { accountRoutes } from './features/accounts/routes.js';
 import { pageRoutes } from './features/conversations/pages.js';
+import { createCsrf } from './core/http/csrf.js';
+import { makeLimits } from './core/http/limits.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -81,10 +81,11 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
         ignore: (req) => req.url === '/healthz' || req.url?.startsWith('/static/') === true,
       },
       serializers: {
+        // The path alone: a query may hold what a person typed (`/search?email=…`).
         req: (req: { id: string; method: string; url: string }) => ({
           id: req.id,
           method: req.method,
-          url: req.url,
+          url: req.url.split('?', 1)[0],
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
@@ -100,10 +101,19 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
     }
   });
 
-  app.use(
-    '/static',
-    express.static(path.join(ROOT, 'public'), { maxAge: config.isProduction ? '1h' : 0 }),
+  const files = express.static(path.join(ROOT, 'public'), {
+    maxAge: config.isProduction ? '1h' : 0,
+  });
+  // Source maps show the original code with its comments: for a developer, not for the world.
+  app.use('/static', (req, res, next) =>
+    config.isProduction && req.path.endsWith('.map') ? next() : files(req, res, next),
   );
+  // Every page from here on may show someone's data: never kept by a browser or a proxy,
+  // so Back after logging out shows nothing private.
+  app.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
   app.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 50 }));
   app.use(session.middleware);
   app.use(refreshSession);
@@ -123,21 +133,11 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
     next();
   });
 
-  const csrf = csrfSync({
-    getTokenFromRequest: (req) => {
-      const body = req.body as Record<string, unknown> | undefined;
-      const fromBody = typeof body?._csrf === 'string' ? body._csrf : undefined;
-      return fromBody ?? req.get('x-csrf-token');
-    },
-    errorConfig: { statusCode: 403, message: 'csrf', code: 'EBADCSRFTOKEN' },
-  });
-  app.use((req, res, next) => {
-    res.locals.csrfToken = () => csrf.generateToken(req);
-    next();
-  });
-  app.use(csrf.csrfSynchronisedProtection);
+  const csrf = createCsrf({ secure: config.isProduction });
+  app.use(csrf.locals);
+  app.use(csrf.protect);
 
-  const limits = makeLimits(config.rateLimit);
+  const limits = makeLimits(ctx, config.rateLimit);
   app.use(accountRoutes(ctx, limits));
   app.use(pageRoutes(ctx));
   app.use(conversationRoutes(ctx));
@@ -150,56 +150,14 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
   return app;
 }
 
-function makeLimits(enabled: boolean): { login: RequestHandler[]; signup: RequestHandler } {
-  const tooMany: RequestHandler = (_req, _res, next) =>
-    next(
-      new AppError(429, 'Too many attempts. Wait a few minutes, then try again.', 'rate_limited'),
-    );
-  if (!enabled) {
-    const pass: RequestHandler = (_req, _res, next) => next();
-    return { login: [pass], signup: pass };
-  }
-  return {
-    login: [
-      // Per address: one address trying many accounts (credential stuffing) is slowed too.
-      rateLimit({
-        windowMs: 15 * 60 * 1000,
-        limit: 50,
-        skipSuccessfulRequests: true,
-        standardHeaders: 'draft-8',
-        legacyHeaders: false,
-        handler: tooMany,
-      }),
-      // Per account and address: guessing one password is slowed, the owner is back in 15 minutes.
-      rateLimit({
-        windowMs: 15 * 60 * 1000,
-        limit: 5,
-        skipSuccessfulRequests: true,
-        standardHeaders: 'draft-8',
-        legacyHeaders: false,
-        keyGenerator: (req) => {
-          const body = req.body as Record<string, unknown> | undefined;
-          const email = typeof body?.email === 'string' ? body.email.trim().toLowerCase() : '';
-          return `${ipKeyGenerator(req.ip ?? '')}|${email}`;
-        },
-        handler: tooMany,
-      }),
-    ],
-    signup: rateLimit({
-      windowMs: 60 * 60 * 1000,
-      limit: 20,
-      standardHeaders: 'draft-8',
-      legacyHeaders: false,
-      handler: tooMany,
-    }),
-  };
-}
-
 const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
   const { status, code, message, log } = answerFor(err);
   if (log === 'warn') req.log?.warn({ err }, 'database unavailable');
   else if (log === 'error') req.log?.error({ err }, 'unhandled error');
   if (res.headersSent) return;
+  if (err instanceof AppError && err.retryAfter !== undefined) {
+    res.set('Retry-After', String(err.retryAfter));
+  }
   res.status(status);
   if (req.accepts(['html', 'json']) === 'json') {
     res.json({ ok: false, error: { code, message } });

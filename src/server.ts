@@ -94,9 +94,16 @@ export async function main(): Promise<void> {
     await track(async () => session.store.close());
     await track(() => ctx.writer.close()); // acks what is queued before the pool ends
     const server = http.createServer(createApp(ctx, { config, session }));
-    const io = createSocketServer(server, { ctx, sessionMiddleware: session.middleware });
+    const { io, guard } = createSocketServer(server, {
+      ctx,
+      sessionMiddleware: session.middleware,
+      config,
+    });
     await track(await attachAdapter(io, config, databaseUrl, log));
-    await track(() => new Promise((r) => io.close(() => r(undefined)))); // closes the HTTP server too
+    await track(() => {
+      guard.stop();
+      return new Promise((r) => io.close(() => r(undefined))); // closes the HTTP server too
+    });
 
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -115,6 +115,21 @@ describe('guessing one account’s password', () => {
     }
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
   });
+
+  it('spelling the email with a dotted capital I (tİm@ for tim@) shares the same five tries', async () => {
+    const u = await signUp(app, { email: uniqueEmail('tim') });
+    const dotted = u.email.replace('i', '\u0130');
+    expect(dotted).not.toBe(u.email);
+    // The dotted spelling reaches the account: with the right password it would log in.
+    const statuses: number[] = [];
+    for (const [i, email] of [u.email, dotted, u.email, dotted, dotted].entries()) {
+      statuses.push((await tryLogin(email, `guess ${i}`)).status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 401]);
+    // The sixth try, by either spelling and even with the right password, waits.
+    expect((await tryLogin(dotted, u.password)).status).toBe(429);
+    expect((await tryLogin(u.email.toUpperCase(), u.password)).status).toBe(429);
+  });
 });
 
 describe('the password hash and the password never leave the server', () => {
@@ -201,7 +216,7 @@ describe('the password hash and the password never leave the server', () => {
       expectClean(res.text, where);
       expectClean(JSON.stringify(res.headers), `${where} headers`);
     }
-    expect(pages[3]![1].text).toContain('<p class="result-name">Ann</p>');
+    expect(pages[3]![1].text).toContain('<p class="result-name"><bdi>Ann</bdi></p>');
   });
 
   it('no socket payload carries it: acks, message:new, sync, presence, typing, read receipts, inbox counts', async () => {

@@ -194,10 +194,12 @@ describe('forms without their own session’s CSRF token', () => {
 describe('session ids', () => {
   async function plantedThenUsed(kind: 'signup' | 'login') {
     const existing = kind === 'login' ? await signUp(app) : undefined;
-    // The attacker gets a session of their own and plants its cookie in the victim's browser.
-    const page = await request(app.baseUrl).get(kind === 'signup' ? '/signup' : '/login');
-    const planted = sessionCookie(page);
-    expect(planted, 'a cookie to plant').toBeDefined();
+    // A visitor has no session to plant (see below): the attacker plants one of their own account.
+    const attacker = await signUp(app, { displayName: 'Attacker' });
+    const planted = await cookieOf(attacker.agent);
+    const token = await tokenFor(attacker.agent, '/');
+    const attackerTab = await openSocket(app.baseUrl, planted);
+    const gone = disconnection(attackerTab);
     const form =
       kind === 'signup'
         ? { email: uniqueEmail('victim'), displayName: 'Victim', password: 'victim password' }
@@ -205,18 +207,19 @@ describe('session ids', () => {
     // The victim's browser sends the planted cookie with its login.
     const res = await request(app.baseUrl)
       .post(`/${kind}`)
-      .set('Cookie', planted!)
+      .set('Cookie', planted)
       .type('form')
-      .send({ ...form, _csrf: csrfFrom(page.text) });
+      .send({ ...form, _csrf: token });
     expect(res.status).toBe(303);
     const fresh = sessionCookie(res);
     expect(fresh, 'a new cookie at login').toBeDefined();
     expect(fresh).not.toBe(planted);
     expect((await request(app.baseUrl).get('/account').set('Cookie', fresh!)).status).toBe(200);
-    // The attacker's planted cookie is nobody, over HTTP and for sockets.
-    const attacker = await request(app.baseUrl).get('/account').set('Cookie', planted!);
-    expect(attacker.status).toBe(303);
+    // The attacker's planted cookie is nobody, over HTTP and for sockets, and its socket was dropped.
+    const attackerPage = await request(app.baseUrl).get('/account').set('Cookie', planted);
+    expect(attackerPage.status).toBe(303);
     expect((await refusal(app.baseUrl, planted)).message).toBe('unauthorized');
+    expect(await gone).toBe('io server disconnect');
   }
 
   it('signing up gives a new session id: a cookie planted before is not logged in', async () => {
@@ -254,7 +257,7 @@ describe('ending sessions', () => {
     ).toBe(0);
   });
 
-  it('changing the password disconnects the other sessions’ sockets and kills their cookies; the session that changed it keeps its sockets', async () => {
+  it('changing the password disconnects every session’s sockets and kills the old cookies; the browser that changed it is still logged in with a new cookie', async () => {
     const u = await signUp(app, { displayName: 'Changer' });
     const bystander = await signUp(app, { displayName: 'Bystander' });
     const laptopTabs = [
@@ -268,8 +271,9 @@ describe('ending sessions', () => {
     ];
     const bystanderTab = await openSocket(app.baseUrl, await cookieOf(bystander.agent));
     const dropped = new Set<ClientSocket>();
-    for (const s of [...laptopTabs, bystanderTab]) s.on('disconnect', () => dropped.add(s));
-    const gone = Promise.all(phoneTabs.map((s) => disconnection(s)));
+    bystanderTab.on('disconnect', () => dropped.add(bystanderTab));
+    const gone = Promise.all([...phoneTabs, ...laptopTabs].map((s) => disconnection(s)));
+    const laptopCookie = await cookieOf(u.agent);
 
     const res = await post(
       u.agent,
@@ -278,25 +282,24 @@ describe('ending sessions', () => {
       '/account',
     );
     expect(res.status).toBe(303);
-    expect(await gone).toEqual(['io server disconnect', 'io server disconnect']);
+    // The laptop's session got a new id too (a copy of its cookie must not keep working):
+    // its tabs are dropped and reconnect with the new cookie the browser now holds.
+    expect(await gone).toEqual(Array(4).fill('io server disconnect'));
     await sleep(300);
     expect(dropped.size).toBe(0);
-    for (const s of [...laptopTabs, bystanderTab]) {
-      expect(s.connected).toBe(true);
-      expect(await ask(s, 'inbox:sync', {})).toMatchObject({ ok: true });
-    }
+    expect(await ask(bystanderTab, 'inbox:sync', {})).toMatchObject({ ok: true });
     expect((await u.agent.get('/account')).text).toContain('Your password was changed');
-    expect((await request(app.baseUrl).get('/account').set('Cookie', phone.cookie)).status).toBe(
-      303,
-    );
-    expect((await refusal(app.baseUrl, phone.cookie)).message).toBe('unauthorized');
-    // The laptop's cookie still opens sockets.
-    expect((await openSocket(app.baseUrl, await cookieOf(u.agent))).connected).toBe(true);
+    for (const old of [phone.cookie, laptopCookie]) {
+      expect((await request(app.baseUrl).get('/account').set('Cookie', old)).status).toBe(303);
+      expect((await refusal(app.baseUrl, old)).message).toBe('unauthorized');
+    }
+    const reconnected = await openSocket(app.baseUrl, await cookieOf(u.agent));
+    expect(await ask(reconnected, 'inbox:sync', {})).toMatchObject({ ok: true });
   });
 });
 
 describe('cookies', () => {
-  it('the session cookie is HttpOnly, SameSite=Lax, host-only on path /, whenever it is set', async () => {
+  it('the session and form-token cookies are HttpOnly, SameSite=Lax, host-only on path /, whenever they are set', async () => {
     const visitor = request.agent(app.baseUrl);
     const page = await visitor.get('/signup');
     const email = uniqueEmail('cookie');
@@ -317,14 +320,15 @@ describe('cookies', () => {
       .type('form')
       .send({ email, password: 'cookie password', _csrf: csrfFrom(loginPage.text) });
     let checked = 0;
-    for (const [label, res] of [
-      ['GET /signup', page],
-      ['POST /signup', signup],
-      ['GET / (rolling)', rolling],
-      ['GET /login', loginPage],
-      ['POST /login', login],
+    // A visitor gets only the form-token cookie; the session cookie comes with the login.
+    for (const [label, res, name] of [
+      ['GET /signup', page, 'chat.csrf'],
+      ['POST /signup', signup, 'chat.sid'],
+      ['GET / (rolling)', rolling, 'chat.sid'],
+      ['GET /login', loginPage, 'chat.csrf'],
+      ['POST /login', login, 'chat.sid'],
     ] as const) {
-      const cookie = setCookies(res).find((c) => c.startsWith('chat.sid='));
+      const cookie = setCookies(res).find((c) => c.startsWith(`${name}=`));
       expect(cookie, label).toBeDefined();
       const attrs = cookie!.split(';').map((a) => a.trim().toLowerCase());
       expect(attrs, label).toContain('httponly');
@@ -337,6 +341,75 @@ describe('cookies', () => {
       checked++;
     }
     expect(checked).toBe(5);
+  });
+});
+
+describe('visitors', () => {
+  const sessionRows = async () =>
+    (await app.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM session')).rows[0]!.n;
+
+  it('3,000 anonymous visits to the form pages store no session at all', async () => {
+    const before = await sessionRows();
+    const paths = ['/login', '/signup', '/', '/login?next=%2Faccount', '/nowhere'];
+    let done = 0;
+    await Promise.all(
+      Array.from({ length: 25 }, async (_, worker) => {
+        for (let i = worker; i < 3000; i += 25) {
+          const res = await request(app.baseUrl).get(paths[i % paths.length]!);
+          expect(sessionCookie(res)).toBeUndefined();
+          done++;
+        }
+      }),
+    );
+    expect(done).toBe(3000);
+    expect(await sessionRows()).toBe(before);
+  }, 120_000);
+
+  it('a first-time visitor without JavaScript signs up and logs in through the plain forms', async () => {
+    const email = uniqueEmail('first');
+    const browser = request.agent(app.baseUrl);
+    const signupPage = await browser.get('/signup');
+    const signup = await browser
+      .post('/signup')
+      .type('form')
+      .send({
+        email,
+        displayName: 'First',
+        password: 'first visit pw',
+        _csrf: csrfFrom(signupPage.text),
+      });
+    expect(signup.status).toBe(303);
+    expect((await browser.get('/')).text).toContain('First');
+
+    const other = request.agent(app.baseUrl);
+    const loginPage = await other.get('/login');
+    const bad = await other
+      .post('/login')
+      .type('form')
+      .send({ email, password: 'wrong password', _csrf: csrfFrom(loginPage.text) });
+    expect(bad.status).toBe(401);
+    // The page shown again after a failure carries a token that works.
+    const login = await other
+      .post('/login')
+      .type('form')
+      .send({ email, password: 'first visit pw', _csrf: csrfFrom(bad.text) });
+    expect(login.status).toBe(303);
+    expect(await loggedIn(other)).toBe(true);
+  });
+
+  it('a visitor’s form token works only with its own cookie: not alone, not with another visitor’s cookie', async () => {
+    const u = await signUp(app);
+    const victim = request.agent(app.baseUrl);
+    await victim.get('/login'); // the victim's browser has a token cookie of its own
+    const attacker = await request(app.baseUrl).get('/login');
+    const attackerToken = csrfFrom(attacker.text);
+    const form = { email: u.email, password: u.password, _csrf: attackerToken };
+    const alone = await request(app.baseUrl).post('/login').type('form').send(form);
+    const withVictims = await victim.post('/login').type('form').send(form);
+    for (const res of [alone, withVictims]) {
+      expect(res.status).toBe(403);
+      expect(sessionCookie(res)).toBeUndefined();
+    }
   });
 });
 
@@ -353,14 +426,15 @@ describe('in production behind a TLS proxy', () => {
   const cookieLine = (res: request.Response) =>
     setCookies(res).find((c) => c.startsWith('chat.sid='));
 
-  it('the session cookie is Secure and HSTS is sent; over plain HTTP no session cookie is handed out', async () => {
+  it('the session and form-token cookies are Secure and HSTS is sent; over plain HTTP no session cookie is handed out', async () => {
     const page = await https(request(prod.baseUrl).get('/signup'));
     expect(page.status).toBe(200);
+    expect(cookieLine(page), 'a visitor gets no session').toBeUndefined();
     const hsts = String(page.headers['strict-transport-security']);
     const maxAge = Number(/max-age=(\d+)/.exec(hsts)?.[1]);
     expect(maxAge).toBeGreaterThanOrEqual(180 * 24 * 3600);
     expect(String(page.headers['content-security-policy'])).toContain('upgrade-insecure-requests');
-    const first = cookieLine(page);
+    const first = setCookies(page).find((c) => c.startsWith('chat.csrf='));
     expect(first).toBeDefined();
     expect(first!.split(';').map((a) => a.trim().toLowerCase())).toEqual(
       expect.arrayContaining(['secure', 'httponly', 'samesite=lax']),
@@ -380,12 +454,16 @@ describe('in production behind a TLS proxy', () => {
       'Cookie',
       loggedInCookie!.split(';')[0]!,
     );
-    expect(home.text).toContain('Welcome back, Prod!');
+    expect(home.text).toContain('Welcome back, <bdi>Prod</bdi>!');
     expect(cookieLine(home)).toMatch(/;\s*Secure/i);
 
-    // Without the proxy's word that the browser used TLS, the cookie is never sent out.
-    const plain = await request(prod.baseUrl).get('/signup');
-    expect(plain.status).toBe(200);
+    // Without the proxy's word that the browser used TLS, the session cookie is never sent out.
+    const plain = await request(prod.baseUrl)
+      .post('/login')
+      .set('Cookie', jar)
+      .type('form')
+      .send({ email, password: 'production pw', _csrf: csrfFrom(page.text) });
+    expect(plain.status).toBe(303);
     expect(cookieLine(plain)).toBeUndefined();
   });
 

@@ -1,7 +1,7 @@
 // Two people, two real browsers (desktop and phone sized): they find each other
 // by email and chat live both ways, with nothing reloading.
 import { mkdir } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startTestApp, uniqueEmail, type TestApp } from './support/app.js';
 import { DESKTOP, PHONE, hasChromium, launchBrowser } from './support/browser.js';
@@ -11,11 +11,16 @@ const SHOTS = process.env.SCREENSHOTS; // a folder to keep screenshots in, for l
 let app: TestApp;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
+const pageErrors: string[] = [];
 
 beforeAll(async () => {
   app = await startTestApp();
   browser = await launchBrowser();
   if (SHOTS) await mkdir(SHOTS, { recursive: true });
+});
+afterEach(() => {
+  // An uncaught error in any page's script fails the test that was running.
+  expect(pageErrors.splice(0), 'uncaught errors in the pages').toEqual([]);
 });
 afterAll(async () => {
   for (const c of contexts) await c.close().catch(() => undefined);
@@ -27,9 +32,8 @@ async function open(device: typeof DESKTOP | typeof PHONE): Promise<Page> {
   const context = await browser.newContext({ ...device, baseURL: app.baseUrl });
   contexts.push(context);
   const page = await context.newPage();
-  page.on('pageerror', (err) => {
-    throw err;
-  });
+  // Thrown inside this listener an error would escape the test; collected, each test checks it.
+  page.on('pageerror', (err) => void pageErrors.push(`${err.name}: ${err.message}`));
   return page;
 }
 

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { HISTORY_SQL } from '../src/features/messages/db.js';
 import {
+  csrfFrom,
+  openChat,
   post,
   signUp,
   startTestApp,
@@ -22,17 +24,11 @@ afterAll(async () => {
   await app?.close();
 });
 
-async function openChat(from: TestUser, to: TestUser): Promise<number> {
-  const res = await post(from.agent, '/conversations', { email: to.email }, '/search');
-  expect(res.status).toBe(303);
-  return Number(/\/conversations\/(\d+)/.exec(res.headers.location as string)![1]);
-}
-
 describe('search', () => {
   it('a known email in another case with spaces shows the name and a Message button', async () => {
     const res = await ann.agent.get('/search').query({ email: `  ${bo.email.toUpperCase()}  ` });
     expect(res.status).toBe(200);
-    expect(res.text).toContain('<p class="result-name">Bo</p>');
+    expect(res.text).toContain('<p class="result-name"><bdi>Bo</bdi></p>');
     expect(res.text).toContain('>Message</button>');
   });
 
@@ -119,7 +115,7 @@ describe('direct conversations over plain HTTP', () => {
     expect(sent.headers.location).toMatch(new RegExp(`^/conversations/${id}#m\\d+$`));
 
     const inbox = await bo.agent.get('/');
-    expect(inbox.text).toContain('<span class="who">Ann</span>');
+    expect(inbox.text).toContain('<span class="who"><bdi>Ann</bdi></span>');
     expect(inbox.text).toContain('Hi Bo!');
     expect(inbox.text).not.toContain('Second line');
     expect(inbox.text).toMatch(/class="badge" aria-label="1 unread">1</);
@@ -129,8 +125,50 @@ describe('direct conversations over plain HTTP', () => {
     expect(page.text).toContain('role="log"');
     expect(page.text).toContain('Hi Bo!\nSecond line');
     expect(page.text).toMatch(/<time datetime="\d{4}-\d\d-\d\dT[^"]+Z">/);
-    // Reading it cleared the count.
+    // Loading the page (which another site can make a browser do) leaves it unread;
+    // the page offers a button to mark it read, and that clears the count.
+    expect((await bo.agent.get('/')).text).toMatch(/class="badge" aria-label="1 unread">1</);
+    expect(page.text).toContain('>Mark as read</button>');
+    const messageId = /name="messageId" value="(\d+)"/.exec(page.text)![1]!;
+    const marked = await post(
+      bo.agent,
+      `/conversations/${id}/read`,
+      { messageId },
+      `/conversations/${id}`,
+    );
+    expect(marked.status).toBe(303);
     expect((await bo.agent.get('/')).text).not.toContain('class="badge"');
+    expect((await bo.agent.get(`/conversations/${id}`)).text).not.toContain('Mark as read');
+  });
+
+  it('a conversation opened from another site stays unread, and a reply without JavaScript marks it read', async () => {
+    const id = await openChat(ann, bo);
+    await post(
+      ann.agent,
+      `/conversations/${id}/messages`,
+      { body: 'Still there?' },
+      `/conversations/${id}`,
+    );
+    const unread = /class="badge" aria-label="(\d+) unread"/;
+    const before = unread.exec((await bo.agent.get('/')).text)?.[1];
+    expect(Number(before)).toBeGreaterThan(0);
+    const page = await bo.agent.get(`/conversations/${id}`).set('Sec-Fetch-Site', 'cross-site');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('data-from-elsewhere="true"');
+    expect(unread.exec((await bo.agent.get('/')).text)?.[1]).toBe(before);
+    await post(bo.agent, `/conversations/${id}/messages`, { body: 'Yes!' }, `/conversations/${id}`);
+    expect((await bo.agent.get('/')).text).not.toContain('class="badge"');
+  });
+
+  it('"Mark as read" with a message id that is not a number is a 400, and changes nothing', async () => {
+    const id = await openChat(ann, bo);
+    const res = await post(
+      bo.agent,
+      `/conversations/${id}/read`,
+      { messageId: 'soon' },
+      `/conversations/${id}`,
+    );
+    expect(res.status).toBe(400);
   });
 
   it('empty, blank and too-long messages are refused with a clear message and nothing is stored', async () => {
@@ -199,6 +237,73 @@ describe('direct conversations over plain HTTP', () => {
     for (const bad of ['abc', '-1', '1.5', '99999999999999999999']) {
       expect((await eve.agent.get(`/conversations/${bad}`)).status).toBe(404);
     }
+  });
+
+  it('a stranger gets the same 404 on every route that reads a conversation, empty or not, and sees nothing of it', async () => {
+    const [cy, dee, eve] = [
+      await signUp(app, { displayName: 'Cy' }),
+      await signUp(app, { displayName: 'Dee' }),
+      await signUp(app, { displayName: 'Eve' }),
+    ];
+    const empty = await openChat(cy, dee);
+    const busy = await openChat(ann, cy);
+    const secret = 'the secret plan';
+    await post(
+      ann.agent,
+      `/conversations/${busy}/messages`,
+      { body: secret },
+      `/conversations/${busy}`,
+    );
+    const rowsBefore = (await app.pool.query('SELECT id FROM messages')).rowCount;
+    // Each way in: a page, a page of history, the script's fragment, and a form post whose
+    // refusal (an empty or too-long text) would show the conversation again.
+    const routes: Array<[string, (id: number) => Promise<request.Response>]> = [
+      ['the page', (id) => eve.agent.get(`/conversations/${id}`)],
+      ['an older page', (id) => eve.agent.get(`/conversations/${id}?before=999999999`)],
+      ['the older fragment', (id) => eve.agent.get(`/conversations/${id}/older?before=999999999`)],
+      ['a send', (id) => post(eve.agent, `/conversations/${id}/messages`, { body: 'hi' }, '/')],
+      [
+        'an empty send',
+        (id) => post(eve.agent, `/conversations/${id}/messages`, { body: ' ' }, '/'),
+      ],
+      [
+        'a too-long send',
+        (id) => post(eve.agent, `/conversations/${id}/messages`, { body: 'x'.repeat(4001) }, '/'),
+      ],
+    ];
+    const leaks: string[] = [];
+    for (const [name, open] of routes) {
+      const missing = await open(999999999);
+      expect(missing.status, name).toBe(404);
+      for (const id of [empty, busy]) {
+        const res = await open(id);
+        const same =
+          res.status === 404 && res.text === missing.text.replaceAll('999999999', `${id}`);
+        const shown = [secret, 'Cy', 'Dee', 'role="log"'].filter((w) => res.text.includes(w));
+        if (!same || shown.length)
+          leaks.push(`${name} of #${id}: ${res.status} ${shown.join(', ')}`);
+      }
+    }
+    expect(leaks).toEqual([]);
+    expect((await app.pool.query('SELECT id FROM messages')).rowCount).toBe(rowsBefore);
+  });
+
+  it('the same no-JavaScript form posted twice (a double click, a resubmit) stores one message', async () => {
+    const id = await openChat(ann, bo);
+    const page = await ann.agent.get(`/conversations/${id}`);
+    const clientId = /name="clientId" value="([^"]+)"/.exec(page.text)?.[1];
+    expect(clientId, 'the form carries a client id').toMatch(/^[0-9a-f-]{36}$/);
+    const form = { body: 'pressed twice', clientId: clientId!, _csrf: csrfFrom(page.text) };
+    const first = await ann.agent.post(`/conversations/${id}/messages`).type('form').send(form);
+    const second = await ann.agent.post(`/conversations/${id}/messages`).type('form').send(form);
+    expect(first.status).toBe(303);
+    expect(second.status).toBe(303);
+    expect(second.headers.location).toBe(first.headers.location);
+    const { rows } = await app.pool.query<{ client_id: string }>(
+      'SELECT client_id FROM messages WHERE body = $1',
+      ['pressed twice'],
+    );
+    expect(rows).toEqual([{ client_id: clientId }]);
   });
 
   it('the newest 50 are shown and "Load older" pages back by message id', async () => {

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { migrate } from '../src/db/migrate.js';
 import {
   EmbeddedDatabaseError,
   startEmbeddedDatabase,
@@ -67,6 +68,39 @@ async function query<T extends pg.QueryResultRow>(
   } finally {
     await client.end();
   }
+}
+
+const LEAST = [
+  {
+    user: 'chat_app',
+    rolsuper: false,
+    rolcreatedb: false,
+    rolcreaterole: false,
+    rolbypassrls: false,
+    owner: 'chat_app',
+  },
+];
+
+/** What the connection's role may do, and who owns its database. */
+function appRights(url: string) {
+  return query(
+    url,
+    `SELECT current_user AS user, rolsuper, rolcreatedb, rolcreaterole, rolbypassrls,
+            pg_get_userbyid((SELECT datdba FROM pg_database WHERE datname = current_database())) AS owner
+     FROM pg_roles WHERE rolname = current_user`,
+  );
+}
+
+/** Tables, sequences and functions of the app's schema that the app role does not own. */
+function foreignOwned(url: string) {
+  return query(
+    url,
+    `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = 'public' AND c.relkind IN ('r', 'S', 'v') AND pg_get_userbyid(c.relowner) <> 'chat_app'
+     UNION ALL
+     SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+       WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> 'chat_app'`,
+  );
 }
 
 interface Sandbox {
@@ -159,7 +193,8 @@ describe('embedded PostgreSQL', () => {
         const firstLog = recordingLog();
         const first = await sb.start(firstLog);
         expect(first.dataDir).toBe(sb.dataDir);
-        expect(first.url).toMatch(/^postgres:\/\/chat:[^@]+@127\.0\.0\.1:\d+\/chat$/);
+        expect(first.url).toMatch(/^postgres:\/\/chat_app:[^@]+@127\.0\.0\.1:\d+\/chat$/);
+        expect(fs.statSync(path.join(sb.dataDir, 'pg-app-password')).mode & 0o777).toBe(0o600);
         expect(fs.existsSync(path.join(sb.dataDir, 'pg', 'PG_VERSION'))).toBe(true);
         expect(fs.statSync(path.join(sb.dataDir, 'pg-password')).mode & 0o777).toBe(0o600);
         expect(fs.existsSync(path.join(sb.dataDir, 'app.lock'))).toBe(true);
@@ -179,6 +214,71 @@ describe('embedded PostgreSQL', () => {
           'SELECT upper(body) AS body FROM notes',
         );
         expect(rows).toEqual([{ body: 'HÉLLO WÖRLD' }]);
+      }),
+  );
+
+  it(
+    'the app connects as a role that is not a superuser, owns the app’s database and tables, and can apply migrations',
+    { timeout: TIMEOUT },
+    () =>
+      inSandbox(async (sb) => {
+        const db = await sb.start();
+        const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+        try {
+          expect(await migrate(pool)).not.toEqual([]);
+        } finally {
+          await pool.end();
+        }
+        expect(await appRights(db.url)).toEqual(LEAST);
+        expect(await foreignOwned(db.url)).toEqual([]);
+        // What a superuser could do, the app cannot: read the server's files.
+        await expect(query(db.url, "SELECT pg_read_file('postgresql.conf')")).rejects.toThrow(
+          /permission denied/,
+        );
+      }),
+  );
+
+  it(
+    'a folder made by the older version (the app was the superuser chat) is handed over to the app role at the next start, data intact',
+    { timeout: TIMEOUT },
+    () =>
+      inSandbox(async (sb) => {
+        // Make the old layout: everything migrated and owned by the superuser, no app role.
+        const fresh = await sb.start();
+        const old = new pg.Pool({ connectionString: fresh.adminUrl, max: 2 });
+        try {
+          await migrate(old);
+          await old.query(
+            "INSERT INTO users (email, display_name, password_hash) VALUES ('old@example.com', 'Old', 'x')",
+          );
+          await old.query('ALTER SCHEMA public OWNER TO pg_database_owner');
+          await old.query('REASSIGN OWNED BY chat_app TO chat');
+          await old.query('DROP OWNED BY chat_app');
+          await old.query('DROP ROLE chat_app');
+        } finally {
+          await old.end();
+        }
+        expect(await foreignOwned(fresh.adminUrl)).not.toEqual([]);
+        await fresh.stop();
+        fs.rmSync(path.join(sb.dataDir, 'pg-app-password'));
+
+        const upgraded = await sb.start();
+        expect(await appRights(upgraded.url)).toEqual(LEAST);
+        expect(await foreignOwned(upgraded.url)).toEqual([]);
+        expect(await query(upgraded.url, 'SELECT display_name AS name FROM users')).toEqual([
+          { name: 'Old' },
+        ]);
+        // The app writes, calls the migrations' function, and can migrate further.
+        const pool = new pg.Pool({ connectionString: upgraded.url, max: 2 });
+        try {
+          expect(await migrate(pool)).toEqual([]);
+          await pool.query(
+            "INSERT INTO users (email, display_name, password_hash) VALUES ('new@example.com', 'New', 'x')",
+          );
+          await pool.query('CREATE TABLE a_later_migration (id int)');
+        } finally {
+          await pool.end();
+        }
       }),
   );
 

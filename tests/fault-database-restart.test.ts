@@ -134,6 +134,7 @@ it('a database restart: the app stays up, says 503, answers sends with a retryab
     error: { code: 'timeout', message: err.message },
   }));
   const coldMs = Date.now() - coldT;
+  const syncT = Date.now();
   const syncAck = await ask(
     reader.socket,
     'sync',
@@ -143,6 +144,7 @@ it('a database restart: the app stays up, says 503, answers sends with a retryab
     ok: false as const,
     error: { code: 'timeout', message: err.message },
   }));
+  const syncMs = Date.now() - syncT;
 
   // Every send during the outage got its answer within ACK_WITHIN_MS (or timed out at 10 s).
   await until(
@@ -239,7 +241,7 @@ it('a database restart: the app stays up, says 503, answers sends with a retryab
       `database restart under a running app:`,
       `  database stop ${stopMs} ms; /healthz 503 after ${healthMs} ms (${JSON.stringify(health.body)}); outage ${outageMs} ms; database start ${pgStartMs} ms; /healthz 200 ${healthyMs} ms after it`,
       `  sends during the outage: ${during.length}; first answers ${JSON.stringify(tally(outageAnswers.map((a) => a.kind)))}, slowest ${Math.max(...outageAnswers.map((a) => a.ms))} ms`,
-      `  cold conversation send: ${JSON.stringify(coldAck.ok ? 'ok' : coldAck.error.code)} in ${coldMs} ms; sync: ${JSON.stringify(syncAck.ok ? 'ok' : syncAck.error.code)}`,
+      `  cold conversation send: ${JSON.stringify(coldAck.ok ? 'ok' : coldAck.error.code)} in ${coldMs} ms; sync: ${JSON.stringify(syncAck.ok ? 'ok' : syncAck.error.code)} in ${syncMs} ms`,
       `  pages during the outage: ${JSON.stringify(pages)}`,
       `  app alive during the outage: ${appAliveDuringOutage}; sockets stayed connected: ${socketsStayed}`,
       `  after recovery: resent by themselves ${autoRetried}; Retry clicks ${clicks}; cold retry ${coldRetry.ok ? 'ok' : coldRetry.error.code}`,
@@ -258,6 +260,12 @@ it('a database restart: the app stays up, says 503, answers sends with a retryab
   expect(outageAnswers.filter((a) => a.kind === 'timeout')).toEqual([]);
   expect(outageAnswers.every((a) => a.kind === 'unavailable')).toBe(true);
   expect(Math.max(...outageAnswers.map((a) => a.ms))).toBeLessThan(ACK_WITHIN_MS);
+  // A sync during the outage is answered too, with the same retryable error, not silence.
+  expect(syncAck.ok ? 'ok' : syncAck.error.code, 'sync during the outage').toBe('unavailable');
+  expect(syncMs).toBeLessThan(ACK_WITHIN_MS);
+  // The sockets rode out the outage, and nothing was resent until the user asked.
+  expect(socketsStayed).toBe(true);
+  expect(autoRetried).toBe(0);
   for (const [page, status] of Object.entries(pages)) expect(status, page).not.toBe(500);
   for (const [page, status] of Object.entries(pages))
     if (page.endsWith('(logged in)')) expect(status, page).toBe(503);

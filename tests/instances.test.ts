@@ -1,10 +1,10 @@
 // Two app processes sharing one database (and Redis, or PostgreSQL LISTEN/NOTIFY
 // for fan-out): people on different instances chat live, and when one instance
 // dies its users reconnect to the other and miss nothing.
-import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase } from './support/db.js';
+import { REDIS, reachable } from './support/redis.js';
 import { post } from './support/app.js';
 import { freePort, reapServers, signUpAt, spawnServer } from './support/fault.js';
 import {
@@ -19,21 +19,6 @@ import {
 } from './support/sockets.js';
 import type { MessageDto } from '../src/shared/protocol.js';
 
-const REDIS = { host: '127.0.0.1', port: 6379 };
-
-function reachable(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port, timeout: 500 }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-    s.on('timeout', () => {
-      s.destroy();
-      resolve(false);
-    });
-  });
-}
 const redisUp = await reachable(REDIS.host, REDIS.port);
 
 afterEach(async () => {

@@ -7,6 +7,8 @@ import {
   ask,
   askRaw,
   closeSockets,
+  connect,
+  connected,
   cookieOf,
   disconnection,
   emitRaw,
@@ -72,7 +74,23 @@ describe('who may open a socket', () => {
 
   it('a page on another site cannot open a socket with your cookie', async () => {
     const ann = await signUp(app, { displayName: 'Ann' });
-    await refusal(app.baseUrl, await cookieOf(ann.agent), { origin: 'https://evil.example' });
+    const cookie = await cookieOf(ann.agent);
+    const evil = { origin: 'https://evil.example' };
+    // The handshake itself says why: Engine.IO's "Forbidden", not a timeout or a crash.
+    const handshake = (headers: Record<string, string>) =>
+      request(app.baseUrl)
+        .get('/socket.io/')
+        .query({ EIO: '4', transport: 'polling' })
+        .set({ cookie, ...headers })
+        .timeout(3000);
+    const refused = await handshake(evil);
+    expect(refused.status).toBe(403);
+    expect(JSON.parse(refused.text)).toEqual({ code: 4, message: 'Forbidden' });
+    expect((await handshake({ origin: app.baseUrl })).status).toBe(200);
+    // And a real client is refused at once with the transport's error, for that origin only.
+    expect((await refusal(app.baseUrl, cookie, evil)).message).toBe('websocket error');
+    const sameSite = await connected(connect(app.baseUrl, cookie, { origin: app.baseUrl }));
+    expect(sameSite.connected).toBe(true);
   });
 
   it('logging out disconnects the sockets of that session only; another session of the same user stays connected', async () => {
@@ -106,6 +124,10 @@ describe('membership', () => {
     );
     const before = await countMessages();
     const first = await send(annTab, conversationId, 'just between us');
+    // Bo is the control: from here on his tab should hear everything Eve must not.
+    const heardByBo = (['message:new', 'typing', 'conversation:read'] as const).map((e) =>
+      record(boTab, e),
+    );
 
     const attempts = (id: number) =>
       Promise.all([
@@ -134,6 +156,10 @@ describe('membership', () => {
     await send(annTab, conversationId, 'still private');
     await ask(annTab, 'typing', { conversationId, typing: true });
     await ask(boTab, 'conversation:read', { conversationId, messageId: first.id });
+    // Positive control: a member's tab hears all three, so silence at Eve's means something.
+    await until('Bo to hear the message, the typing and the read mark', () =>
+      heardByBo.every((l) => l.length > 0),
+    );
     await sleep(300);
     expect(overheard).toEqual([[], [], []]);
   });

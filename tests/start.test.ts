@@ -279,7 +279,9 @@ async function signUp(baseUrl: string, account: ReturnType<typeof newAccount>): 
   const visitor = new Visitor(baseUrl);
   const res = await visitor.submit('/signup', account);
   expect(res.status, `signup failed: ${res.text.slice(0, 300)}`).toBe(303);
-  expect((await visitor.get('/')).text).toContain(`Welcome back, ${account.displayName}!`);
+  expect((await visitor.get('/')).text).toContain(
+    `Welcome back, <bdi>${account.displayName}</bdi>!`,
+  );
   return visitor;
 }
 
@@ -368,11 +370,11 @@ describe('starting and stopping the app (embedded PostgreSQL)', { timeout: TEST_
     browser.baseUrl = second.url;
     const home = await browser.get('/');
     expect(home.status).toBe(200);
-    expect(home.text).toContain(`Welcome back, ${ada.displayName}!`);
+    expect(home.text).toContain(`Welcome back, <bdi>${ada.displayName}</bdi>!`);
 
     // And the account itself is there: a new browser can log in with it.
     const other = await logIn(second.url, ada);
-    expect((await other.get('/')).text).toContain(`Welcome back, ${ada.displayName}!`);
+    expect((await other.get('/')).text).toContain(`Welcome back, <bdi>${ada.displayName}</bdi>!`);
   });
 
   it('after the app is killed with SIGKILL, the next start stops the orphaned PostgreSQL and the data is still there', async () => {
@@ -397,9 +399,9 @@ describe('starting and stopping the app (embedded PostgreSQL)', { timeout: TEST_
     expect(now).not.toContain(orphans[0]);
 
     browser.baseUrl = second.url;
-    expect((await browser.get('/')).text).toContain(`Welcome back, ${bob.displayName}!`);
+    expect((await browser.get('/')).text).toContain(`Welcome back, <bdi>${bob.displayName}</bdi>!`);
     const other = await logIn(second.url, bob);
-    expect((await other.get('/')).text).toContain(`Welcome back, ${bob.displayName}!`);
+    expect((await other.get('/')).text).toContain(`Welcome back, <bdi>${bob.displayName}</bdi>!`);
 
     expect(await stopApp(second)).toEqual({ code: 0, signal: null });
     expect(processesUsing(dataDir)).toEqual([]);

@@ -3,6 +3,7 @@
 import { connectSocket } from './socket.js';
 import { debounce, localizeTimes } from './util.js';
 import { startChat } from './chat.js';
+import { watchRefusals } from './refusal.js';
 
 function main() {
   localizeTimes();
@@ -10,6 +11,7 @@ function main() {
   if (!me) return; // logged out: nothing live to do
 
   const socket = connectSocket();
+  watchRefusals(socket);
   const baseTitle = document.title;
   const setUnread = (n: number) => {
     document.title = n > 0 ? `(${n > 99 ? '99+' : n}) ${baseTitle}` : baseTitle;

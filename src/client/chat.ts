@@ -9,6 +9,8 @@ import { startOlderPages } from './older.js';
 import { el, localizeTime, uuid } from './util.js';
 import { loadOutbox, saveOutbox } from './outbox.js';
 
+const ENGAGING = ['pointerdown', 'keydown', 'wheel', 'touchstart'] as const;
+
 export function startChat(
   socket: ChatClientSocket,
   log: HTMLElement,
@@ -78,7 +80,8 @@ export function startChat(
       el(
         'div',
         { className: 'meta' },
-        el('span', { className: 'sender', text: mine ? 'You' : m.senderName }),
+        // Isolated: a name's bidi characters cannot reorder the time beside it.
+        el('span', { className: 'sender' }, el('bdi', { text: mine ? 'You' : m.senderName })),
         time,
       ),
       el('p', { className: 'body', text: m.body }),
@@ -246,8 +249,22 @@ export function startChat(
   });
 
   // ——— reading ———
+  // Arrived through another site's link or script: the person has not chosen to look yet,
+  // so nothing counts as read until they touch the page.
+  let engaged = log.dataset.fromElsewhere !== 'true';
+  if (!engaged) {
+    const engage = () => {
+      engaged = true;
+      for (const type of ENGAGING) document.removeEventListener(type, engage, true);
+      markReadIfSeen();
+    };
+    for (const type of ENGAGING) document.addEventListener(type, engage, true);
+  }
+  // The script marks what is on screen itself: the no-JavaScript button is not needed.
+  document.getElementById('mark-read')?.remove();
+
   function markReadIfSeen() {
-    if (document.visibilityState !== 'visible' || !atBottom() || !latest) return;
+    if (!engaged || document.visibilityState !== 'visible' || !atBottom() || !latest) return;
     const last = Math.max(0, ...known);
     if (last <= readSent) return;
     readSent = last;

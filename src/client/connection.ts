@@ -1,6 +1,7 @@
 // The connection banner and the other person's presence line.
 import type { ChatClientSocket } from './socket.js';
 import { el, localizeTime } from './util.js';
+import { refusalText } from './refusal.js';
 
 export function showConnection(socket: ChatClientSocket, banner: HTMLElement) {
   let everConnected = false;
@@ -8,15 +9,13 @@ export function showConnection(socket: ChatClientSocket, banner: HTMLElement) {
     banner.hidden = true;
     everConnected = true;
   });
-  socket.on('disconnect', (reason) => {
+  socket.on('disconnect', () => {
     banner.hidden = false;
-    if (reason === 'io server disconnect') {
-      banner.textContent = 'You were logged out here. Reload the page to log in again.';
-    } else {
-      banner.textContent = 'Connection lost — reconnecting…';
-    }
+    // The server ended it (a session ended or replaced): refusal.ts tries once more.
+    banner.textContent = 'Connection lost — reconnecting…';
   });
-  socket.on('connect_error', () => {
+  socket.on('connect_error', (err) => {
+    if (refusalText(err)) return; // refusal.ts says why in words
     if (everConnected) {
       banner.hidden = false;
       banner.textContent = 'Connection lost — reconnecting…';

@@ -1,6 +1,7 @@
 // "… is typing": tells the others while the composer has text, and shows who
 // else is typing, each name for a few seconds unless refreshed.
 import type { ChatClientSocket } from './socket.js';
+import { el } from './util.js';
 
 const TYPING_REFRESH = 3_000;
 const TYPING_IDLE = 4_000;
@@ -41,9 +42,9 @@ export function startTyping(
         setTimeout(() => show(name, false), TYPING_SHOWN),
       );
     const names = [...typers.keys()];
-    line.textContent = names.length
-      ? `${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} typing…`
-      : '';
+    // Each name isolated: a right-to-left name cannot reorder the words around it.
+    line.replaceChildren(...names.flatMap((n, i) => [...(i ? [', '] : []), el('bdi', { text: n })]));
+    if (names.length) line.append(` ${names.length > 1 ? 'are' : 'is'} typing…`);
   }
   socket.on('typing', (t) => {
     if (t.conversationId === conversationId && t.userId !== me) show(t.name, t.typing);

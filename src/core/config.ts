@@ -37,6 +37,10 @@ const schema = z
       .regex(/^[a-z0-9_-]{1,40}$/, 'must be 1-40 of a-z, 0-9, _ and -')
       .default('leos-chat'),
     RATE_LIMIT: bool.default(true),
+    SOCKETS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
+    // Higher: a household, an office or a phone carrier shares one address.
+    SOCKETS_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(200),
+    SESSION_CHECK_SECONDS: z.coerce.number().int().min(1).max(600).default(120),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production') {
@@ -79,6 +83,10 @@ export interface Config {
   socketAdapter: 'none' | 'redis' | 'postgres';
   socketChannel: string;
   rateLimit: boolean;
+  socketsPerUser: number;
+  socketsPerAddress: number;
+  /** How often every open socket's session is checked against the table. */
+  sessionSweepMs: number;
 }
 
 export class ConfigError extends Error {
@@ -117,6 +125,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     socketAdapter: env.SOCKET_ADAPTER ?? (env.REDIS_URL ? 'redis' : 'none'),
     socketChannel: env.SOCKET_CHANNEL,
     rateLimit: env.RATE_LIMIT,
+    socketsPerUser: env.SOCKETS_PER_USER,
+    socketsPerAddress: env.SOCKETS_PER_ADDRESS,
+    sessionSweepMs: env.SESSION_CHECK_SECONDS * 1000,
   };
 }
 

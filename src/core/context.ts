@@ -4,7 +4,7 @@ import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import type { Pool } from './db/pool.js';
 import { Notify } from './realtime/notify.js';
-import { RateLimiter } from './rate-limit.js';
+import { EmailLookupBudget, RateLimiter } from './rate-limit.js';
 import { MessageWriter } from '../features/messages/writer.js';
 import { MemberCache } from '../features/conversations/member-cache.js';
 
@@ -18,7 +18,13 @@ export interface AppContext {
   presenceGraceMs: number;
   writer: MessageWriter;
   members: MemberCache;
-  limits: { send: RateLimiter; typing: RateLimiter; read: RateLimiter };
+  limits: {
+    send: RateLimiter;
+    typing: RateLimiter;
+    read: RateLimiter;
+    /** Every path that answers whether an account uses an email draws on this one budget. */
+    lookups: EmailLookupBudget;
+  };
 }
 
 export interface ContextOptions {
@@ -28,6 +34,8 @@ export interface ContextOptions {
   notify?: Notify;
   /** Default 5 s; tests shorten it. */
   presenceGraceMs?: number;
+  /** The limiters' clock (ms); tests pass one they move by hand. */
+  clock?: () => number;
 }
 
 export function createContext(opts: ContextOptions): AppContext {
@@ -42,10 +50,11 @@ export function createContext(opts: ContextOptions): AppContext {
     members: new MemberCache(),
     limits: {
       // A person types far slower; a script that floods gets rate_limited.
-      send: new RateLimiter(30, 5, config.rateLimit),
-      typing: new RateLimiter(10, 2, config.rateLimit),
-      // sync, inbox:sync, conversation:read and searches: cheap for a person, costly in a flood.
-      read: new RateLimiter(60, 20, config.rateLimit),
+      send: new RateLimiter(30, 5, config.rateLimit, opts.clock),
+      typing: new RateLimiter(10, 2, config.rateLimit, opts.clock),
+      // sync, inbox:sync and conversation:read: cheap for a person, costly in a flood.
+      read: new RateLimiter(60, 20, config.rateLimit, opts.clock),
+      lookups: new EmailLookupBudget(config.rateLimit, opts.clock),
     },
   };
 }

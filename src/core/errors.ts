@@ -11,6 +11,8 @@ export class AppError extends Error {
     message: string,
     readonly code: ErrorCode = 'bad_request',
     readonly fields?: FieldErrors,
+    /** Seconds until trying again can succeed (sent as Retry-After on a 429). */
+    readonly retryAfter?: number,
   ) {
     super(message);
     this.name = 'AppError';

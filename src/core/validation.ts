@@ -13,10 +13,21 @@ export const emailSchema = z
   .max(254, 'That email address is too long.')
   .pipe(z.email({ error: 'Enter an email address like name@example.com.' }));
 
+// Invisible formatting characters (Unicode Cf): bidi controls that make a name read
+// backwards, zero-width characters that make two names look alike, tag characters that
+// hide text. A zero-width joiner inside an emoji sequence (👩‍💻) is kept: it draws one emoji.
+const INVISIBLE =
+  /(?<![\p{Extended_Pictographic}\p{Emoji_Modifier}]\uFE0F?)\u200D|\u200D(?!\p{Extended_Pictographic})|[^\P{Cf}\u200D]/gu;
+
+/** A display name without invisible formatting characters. */
+export function visibleName(name: string): string {
+  return name.replace(INVISIBLE, '');
+}
+
 export const displayNameSchema = z
   .string({ error: 'Enter a display name.' })
-  .trim()
-  .min(1, 'Enter a display name.')
+  .transform(visibleName)
+  .pipe(z.string().trim().min(1, 'Enter a display name. Invisible characters do not count.'))
   .refine((s) => [...s].length <= 50, 'Display names are at most 50 characters.')
   .refine(isStorableText, `Display name ${NUL_MESSAGE}.`);
 

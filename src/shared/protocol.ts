@@ -21,6 +21,8 @@ export type ErrorCode =
   | 'wrong_login'
   | 'csrf'
   | 'rate_limited'
+  | 'session_ended' // the socket's session is gone: log in again
+  | 'too_many_sockets' // refused at the handshake: too many tabs or devices
   | 'unavailable' // the database is not answering
   | 'internal';
 
@@ -89,4 +91,6 @@ export interface SocketData {
   userId: number;
   displayName: string;
   sessionId: string;
+  /** The client's address as a limiter key (an IPv6 client as its /56). */
+  address: string;
 }

@@ -9,6 +9,7 @@ import { createLogger, type Logger } from '../../src/core/logger.js';
 import { createPool, type Pool } from '../../src/core/db/pool.js';
 import { Notify, type IoServer } from '../../src/core/realtime/notify.js';
 import { createSocketServer } from '../../src/core/realtime/socket.js';
+import type { SessionGuard } from '../../src/core/realtime/session-guard.js';
 import { createTestDatabase } from './db.js';
 
 export interface TestApp {
@@ -17,19 +18,44 @@ export interface TestApp {
   session: SessionSetup;
   pool: Pool;
   io: IoServer;
+  guard: SessionGuard;
   server: http.Server;
   baseUrl: string;
   close(): Promise<void>;
 }
 
-type TestConfig = Pick<Config, 'isProduction' | 'trustProxy' | 'rateLimit' | 'bcryptCost'>;
+type TestConfig = Pick<
+  Config,
+  | 'isProduction'
+  | 'trustProxy'
+  | 'rateLimit'
+  | 'bcryptCost'
+  | 'socketsPerUser'
+  | 'socketsPerAddress'
+  | 'sessionSweepMs'
+>;
 
 export interface TestAppOptions {
   rateLimit?: boolean;
   /** Anything else of the config a test needs (production mode, say). */
   config?: Partial<TestConfig>;
+  /** How long a socket event reuses its session's check (the app's default: 2 s). */
+  sessionCacheMs?: number;
   /** A logger of the test's own (a sink to read what was logged). */
   logger?: Logger;
+  /** The per-user rate limiters' clock; see manualClock. */
+  clock?: () => number;
+}
+
+/** A clock that stands still until the test moves it: a budget refills only when told to. */
+export function manualClock(start = 1_000_000) {
+  let now = start;
+  return {
+    now: () => now,
+    advance(ms: number) {
+      now += ms;
+    },
+  };
 }
 
 /** The real app and Socket.IO on a random loopback port, with its own fresh database. */
@@ -42,6 +68,9 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     trustProxy: false,
     bcryptCost: 4,
     rateLimit: opts.rateLimit ?? false,
+    socketsPerUser: 20,
+    socketsPerAddress: 200,
+    sessionSweepMs: 120_000,
     ...opts.config,
   };
   const ctx = createContext({
@@ -50,6 +79,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     logger,
     notify: new Notify(),
     presenceGraceMs: 50,
+    clock: opts.clock,
   });
   const session = createSession({
     pool,
@@ -59,7 +89,12 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   });
   const built = { app: createApp(ctx, { config, session }), ctx, session };
   const server = http.createServer(built.app);
-  const io = createSocketServer(server, { ctx, sessionMiddleware: session.middleware });
+  const { io, guard } = createSocketServer(server, {
+    ctx,
+    sessionMiddleware: session.middleware,
+    config,
+    sessionCacheMs: opts.sessionCacheMs,
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -68,7 +103,9 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     io,
     server,
     baseUrl: `http://127.0.0.1:${port}`,
+    guard,
     async close() {
+      guard.stop();
       await new Promise((r) => io.close(() => r(undefined)));
       await pool.end();
       await db.drop();
@@ -131,4 +168,23 @@ export async function signUp(
 export function sessionCookie(res: { headers: Record<string, unknown> }): string | undefined {
   const set = res.headers['set-cookie'] as string[] | undefined;
   return set?.find((c) => c.startsWith('chat.sid='))?.split(';')[0];
+}
+
+/** Opens (or finds) the direct conversation by the other's email, as the search page's button does. */
+export async function openChat(from: TestUser, to: Pick<TestUser, 'email'>): Promise<number> {
+  const res = await post(from.agent, '/conversations', { email: to.email }, '/search');
+  if (res.status !== 303) throw new Error(`opening a chat failed: ${res.status}`);
+  return Number(/\/conversations\/(\d+)/.exec(String(res.headers.location))![1]);
+}
+
+/** Sends a message by the no-JavaScript form; returns its id. */
+export async function sendByForm(from: TestUser, id: number, body: string): Promise<number> {
+  const res = await post(
+    from.agent,
+    `/conversations/${id}/messages`,
+    { body },
+    `/conversations/${id}`,
+  );
+  if (res.status !== 303) throw new Error(`sending failed: ${res.status}`);
+  return Number(/#m(\d+)$/.exec(String(res.headers.location))![1]);
 }

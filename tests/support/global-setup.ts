@@ -10,6 +10,8 @@ import type { TestProject } from 'vitest/node';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from '../../src/core/db/embedded.js';
 import { migrate } from '../../src/core/db/migrate.js';
 import { createLogger } from '../../src/core/logger.js';
+import { CHROMIUM, hasChromium } from './browser.js';
+import { REDIS, reachable } from './redis.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -26,6 +28,7 @@ export function withDatabase(url: string, db: string): string {
 }
 
 export default async function setup(project: TestProject) {
+  await requireEverythingInCi();
   let embedded: EmbeddedDatabase | undefined;
   let tmp: string | undefined;
   let adminUrl = process.env.TEST_DATABASE_URL;
@@ -36,7 +39,7 @@ export default async function setup(project: TestProject) {
       dataDir: tmp,
       log: { info: () => undefined, warn: (m) => console.warn(m) },
     });
-    adminUrl = embedded.url;
+    adminUrl = embedded.adminUrl;
   }
   const templateDb = `chat_test_${randomBytes(4).toString('hex')}_tpl`;
   const admin = new pg.Client({ connectionString: adminUrl });
@@ -64,4 +67,20 @@ export default async function setup(project: TestProject) {
     await embedded?.stop();
     if (tmp) await rm(tmp, { recursive: true, force: true });
   };
+}
+
+/**
+ * Away from CI a missing Chromium or Redis skips the tests that need it, so a laptop can run
+ * the rest. In CI a skip would pass unseen ("↓ skipped"), so there it stops the run instead.
+ */
+async function requireEverythingInCi() {
+  if (!process.env.CI) return;
+  const missing: string[] = [];
+  if (!hasChromium) missing.push(`Chromium (looked for ${CHROMIUM}; CHROMIUM_PATH overrides)`);
+  if (!(await reachable(REDIS.host, REDIS.port)))
+    missing.push(`Redis (nothing answers at ${REDIS.host}:${REDIS.port})`);
+  if (missing.length)
+    throw new Error(
+      `CI is set, so these tests may not be skipped, but they need:\n  - ${missing.join('\n  - ')}`,
+    );
 }

@@ -4,7 +4,6 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import pg from 'pg';
 import {
   acquireAppLock,
   EmbeddedDatabaseError,
@@ -28,6 +27,14 @@ import {
   type RunAs,
 } from './embedded-process.js';
 
+import {
+  APP_DATABASE,
+  APP_ROLE,
+  prepareAppDatabase,
+  readOrCreateSecret,
+  SUPERUSER,
+} from './embedded-role.js';
+
 export { EmbeddedDatabaseError };
 
 export interface EmbeddedLogger {
@@ -36,7 +43,10 @@ export interface EmbeddedLogger {
 }
 
 export interface EmbeddedDatabase {
+  /** The app's connection: a role that owns the app's database and nothing more. */
   url: string;
+  /** The superuser, for set-up and for tests that make databases of their own. */
+  adminUrl: string;
   dataDir: string;
   stop(): Promise<void>;
 }
@@ -100,7 +110,15 @@ export async function startEmbeddedDatabase(opts: {
     await clearPostmasterPid(ctx);
     rotateLog(ctx.logPath);
     server = await launch(ctx, opts.port);
-    await ensureChatDatabase(ctx, server.port, password);
+    // Made whenever missing: a folder from an older version has none yet.
+    const appPassword = (await readOrCreateSecret(path.join(dataDir, 'pg-app-password'), true))!;
+    await prepareAppDatabase({
+      port: server.port,
+      superPassword: password,
+      appPassword,
+      dataDir,
+      pgDir: ctx.pgDir,
+    });
     const ms = Math.round(performance.now() - t0);
     log.info(
       `embedded PostgreSQL ready on 127.0.0.1:${server.port} in ${ms} ms (${firstStart ? 'first start, cluster created' : 'existing cluster'}); log: ${ctx.logPath}`,
@@ -116,7 +134,8 @@ export async function startEmbeddedDatabase(opts: {
       }
     });
     return {
-      url: `postgres://chat:${encodeURIComponent(password)}@127.0.0.1:${port}/chat`,
+      url: `postgres://${APP_ROLE}:${encodeURIComponent(appPassword)}@127.0.0.1:${port}/${APP_DATABASE}`,
+      adminUrl: `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${APP_DATABASE}`,
       dataDir,
       stop: () =>
         (stopping ??= (async () => {
@@ -135,21 +154,11 @@ export async function startEmbeddedDatabase(opts: {
 
 async function readOrCreatePassword(dataDir: string, firstStart: boolean): Promise<string> {
   const file = path.join(dataDir, 'pg-password');
-  try {
-    const password = (await fsp.readFile(file, 'utf8')).trim();
-    await fsp.chmod(file, 0o600);
-    if (password) return password;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  if (!firstStart) {
-    throw new EmbeddedDatabaseError(
-      `The database password file ${file} is missing or empty, so the cluster in ${path.join(dataDir, 'pg')} cannot be opened. Restore the file, or delete that folder to start over with an empty database.`,
-    );
-  }
-  const password = randomBytes(24).toString('base64url');
-  await fsp.writeFile(file, `${password}\n`, { mode: 0o600 });
-  return password;
+  const password = await readOrCreateSecret(file, firstStart);
+  if (password) return password;
+  throw new EmbeddedDatabaseError(
+    `The database password file ${file} is missing or empty, so the cluster in ${path.join(dataDir, 'pg')} cannot be opened. Restore the file, or delete that folder to start over with an empty database.`,
+  );
 }
 
 async function initCluster(ctx: EmbeddedSetup, password: string): Promise<void> {
@@ -171,7 +180,7 @@ async function initCluster(ctx: EmbeddedSetup, password: string): Promise<void> 
     const args = [
       `--pgdata=${tmpDir}`,
       '--auth=scram-sha-256',
-      '--username=chat',
+      `--username=${SUPERUSER}`,
       `--pwfile=${pwFile}`,
       '--encoding=UTF8',
       '--locale-provider=builtin',
@@ -322,33 +331,4 @@ async function waitReady(ctx: EmbeddedSetup, child: ChildProcess, exited: Promis
     await Promise.race([sleep(50), exited]);
   }
   return exitReason ?? `not ready after ${READY_TIMEOUT_MS / 1000} s`;
-}
-
-async function ensureChatDatabase(
-  ctx: EmbeddedSetup,
-  port: number,
-  password: string,
-): Promise<void> {
-  const client = new pg.Client({
-    host: '127.0.0.1',
-    port,
-    user: 'chat',
-    password,
-    database: 'postgres',
-  });
-  try {
-    await client.connect();
-  } catch (err) {
-    if ((err as { code?: string }).code !== '28P01') throw err;
-    throw new EmbeddedDatabaseError(
-      `The password in ${path.join(ctx.dataDir, 'pg-password')} does not match the embedded PostgreSQL cluster in ${ctx.pgDir}.`,
-    );
-  }
-  try {
-    const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = 'chat'");
-    // Checked on every start: an app killed right after initdb must still get its database.
-    if (!rowCount) await client.query('CREATE DATABASE chat');
-  } finally {
-    await client.end();
-  }
 }

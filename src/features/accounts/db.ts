@@ -33,6 +33,21 @@ export async function findUserByEmail(db: Db, email: string): Promise<UserWithHa
   return rows[0];
 }
 
+/**
+ * Who a login with this email would reach: the account's id, or (no account) the email as
+ * PostgreSQL's lower() folds it, the same folding findUserByEmail matches with.
+ */
+export async function findAccountKey(
+  db: Db,
+  email: string,
+): Promise<{ id: number | null; folded: string }> {
+  const { rows } = await db.query<{ id: number | null; folded: string }>(
+    'SELECT (SELECT id FROM users WHERE lower(email) = lower($1)) AS id, lower($1) AS folded',
+    [email],
+  );
+  return rows[0]!;
+}
+
 export async function findUserById(db: Db, id: number): Promise<User | undefined> {
   const { rows } = await db.query<User>(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id]);
   return rows[0];

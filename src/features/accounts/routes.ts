@@ -1,4 +1,4 @@
-import { Router, type Request, type RequestHandler } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { AppError } from '../../core/errors.js';
 import * as accounts from './service.js';
 import type { AppContext } from '../../core/context.js';
@@ -13,14 +13,32 @@ import {
   userId,
 } from '../../core/http/helpers.js';
 import { SESSION_COOKIE, SESSION_LIFETIME } from '../../core/http/session.js';
+import { clearVisitorToken } from '../../core/http/csrf.js';
 
-/** Starts a fresh session for the user: a new id at every login, so none can be fixed in advance. */
-async function logIn(req: Request, user: accounts.User) {
+/**
+ * Starts a fresh session for the user: a new id at every login (and password
+ * change), so none can be fixed in advance and a copied cookie stops working.
+ * The replaced session's sockets are disconnected on every instance; this
+ * browser's tabs reconnect with the new cookie.
+ */
+async function logIn(
+  ctx: AppContext,
+  req: Request,
+  res: Response,
+  user: { id: number },
+  opts: { keepFormToken?: boolean } = {},
+) {
+  const replaced = req.session.userId !== undefined ? req.sessionID : undefined;
+  // Same person, same browser (a password change): forms open in other tabs keep working.
+  const formToken = opts.keepFormToken ? req.session.csrfToken : undefined;
   await regenerateSession(req);
+  if (formToken) req.session.csrfToken = formToken;
   req.session.userId = user.id;
   req.session.refreshedAt = Date.now();
   req.session.cookie.maxAge = SESSION_LIFETIME;
   await saveSession(req);
+  if (replaced) ctx.notify.sessionsEnded([replaced]);
+  clearVisitorToken(res);
 }
 
 export function accountRoutes(
@@ -38,7 +56,7 @@ export function accountRoutes(
     const body = (req.body ?? {}) as Record<string, unknown>;
     try {
       const user = await accounts.register(ctx, body);
-      await logIn(req, user);
+      await logIn(ctx, req, res, user);
       res.redirect(303, '/');
     } catch (err) {
       renderForm(res, 'signup', err, body);
@@ -54,7 +72,7 @@ export function accountRoutes(
     const body = (req.body ?? {}) as Record<string, unknown>;
     try {
       const user = await accounts.authenticate(ctx, body);
-      await logIn(req, user);
+      await logIn(ctx, req, res, user);
       res.redirect(303, safeNext(body.next));
     } catch (err) {
       renderForm(res, 'login', err, { email: body.email, next: safeNext(body.next, '') });
@@ -75,8 +93,11 @@ export function accountRoutes(
 
   r.post('/account/password', requireUser, async (req, res) => {
     try {
-      await accounts.changePassword(ctx, userId(res), req.sessionID, req.body);
+      const id = userId(res);
+      await accounts.changePassword(ctx, id, req.sessionID, req.body);
+      await logIn(ctx, req, res, { id }, { keepFormToken: true });
       flash(req, 'Your password was changed. Your other sessions were logged out.');
+      await saveSession(req);
       res.redirect(303, '/account');
     } catch (err) {
       renderForm(res, 'account', err, {});

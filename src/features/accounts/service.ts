@@ -68,6 +68,18 @@ export async function authenticate(ctx: AppContext, input: unknown): Promise<use
   };
 }
 
+/**
+ * The login limiter's per-account key: the account a login with this email would reach,
+ * found exactly as `authenticate` finds it, so "tİm@" and "tim@" share one budget.
+ */
+export async function loginKey(ctx: AppContext, rawEmail: unknown): Promise<string> {
+  const email = typeof rawEmail === 'string' ? rawEmail.trim() : '';
+  // What cannot be looked up cannot log in either: any stable key will do.
+  if (!email || email.length > 254 || !isStorableText(email)) return `unusable:${email.toLowerCase()}`;
+  const { id, folded } = await users.findAccountKey(ctx.db, email);
+  return id === null ? `email:${folded}` : `user:${id}`;
+}
+
 async function checkPassword(ctx: AppContext, userId: number, password: string, field: string) {
   const hash = await users.findPasswordHash(ctx.db, userId);
   if (!hash || !(await bcrypt.compare(password, hash))) {

@@ -74,13 +74,29 @@ export async function listMemberIds(db: Db, conversationId: number): Promise<num
 export interface MemberRow {
   id: number;
   displayName: string;
+  email: string;
   lastSeenAt: Date | null;
   lastRead: number;
 }
 
+/** Whether both people have written in the conversation (an exchange, not a first contact). */
+export async function haveBothWritten(
+  db: Db,
+  conversationId: number,
+  a: number,
+  b: number,
+): Promise<boolean> {
+  const { rows } = await db.query<{ both: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM messages WHERE conversation_id = $1 AND sender_id = $2)
+        AND EXISTS (SELECT 1 FROM messages WHERE conversation_id = $1 AND sender_id = $3) AS both`,
+    [conversationId, a, b],
+  );
+  return rows[0]!.both;
+}
+
 export async function listMembers(db: Db, conversationId: number): Promise<MemberRow[]> {
   const { rows } = await db.query<MemberRow>(
-    `SELECT u.id, u.display_name AS "displayName", u.last_seen_at AS "lastSeenAt",
+    `SELECT u.id, u.display_name AS "displayName", u.email, u.last_seen_at AS "lastSeenAt",
             m.last_read_message_id AS "lastRead"
      FROM conversation_members m JOIN users u ON u.id = m.user_id
      WHERE m.conversation_id = $1 ORDER BY u.id`,

@@ -3,9 +3,11 @@ import type { AppContext } from '../../core/context.js';
 import * as conversations from './service.js';
 import { requireUser, userId } from '../../core/http/helpers.js';
 import { AppError } from '../../core/errors.js';
+import { limitEmailLookups } from '../../core/http/limits.js';
 
 export function pageRoutes(ctx: AppContext): Router {
   const r = Router();
+  const limitLookups = limitEmailLookups(ctx);
 
   r.get('/', async (req, res) => {
     if (!res.locals.user) {
@@ -19,13 +21,15 @@ export function pageRoutes(ctx: AppContext): Router {
     res.render('partials/inbox', { inbox: await conversations.inbox(ctx, userId(res)) });
   });
 
-  r.get('/search', requireUser, async (req, res) => {
-    const raw = req.query.email;
-    if (raw === undefined)
+  r.get('/search', requireUser, (req, res, next) => {
+    if (req.query.email === undefined)
       return res.render('search', { values: {}, errors: {}, result: undefined });
+    next();
+  });
+  r.get('/search', limitLookups, async (req, res) => {
+    const raw = req.query.email;
     const email = typeof raw === 'string' ? raw : '';
     try {
-      ctx.limits.read.take(userId(res)); // no bulk checking of which emails have accounts
       const result = await conversations.searchByEmail(ctx, userId(res), { email });
       res.render('search', { values: { email }, errors: {}, result });
     } catch (err) {

@@ -1,4 +1,4 @@
-import { Router, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { AppError, notFound } from '../../core/errors.js';
 import type { AppContext } from '../../core/context.js';
@@ -6,6 +6,7 @@ import * as conversations from './service.js';
 import * as messages from '../messages/service.js';
 import { requireUser, userId } from '../../core/http/helpers.js';
 import { idSchema, MAX_BODY } from '../../shared/schemas.js';
+import { limitEmailLookups } from '../../core/http/limits.js';
 
 function conversationId(raw: unknown): number {
   const parsed = idSchema.safeParse(raw);
@@ -25,16 +26,22 @@ async function renderConversation(
   ctx: AppContext,
   res: Response,
   id: number,
-  opts: { before?: number; draft?: string; error?: string; status?: number } = {},
+  opts: {
+    before?: number;
+    draft?: string;
+    error?: string;
+    status?: number;
+    fromElsewhere?: boolean;
+  } = {},
 ) {
   const me = userId(res);
   const view = await conversations.conversationView(ctx, me, id, opts.before);
   const online = await ctx.notify.onlineAmong(view.others.map((o) => o.id));
-  const last = view.messages.at(-1);
-  // Seeing the newest page counts as reading it.
-  if (!opts.before && last && last.id > view.conversation.myLastRead) {
-    await messages.markRead(ctx, me, { conversationId: id, messageId: last.id });
-  }
+  // Loading the page never moves the read mark: another site can make the browser load it.
+  // The script marks what is on screen; without it, the "Mark as read" button or a reply does.
+  const unread = view.messages.some(
+    (m) => m.id > view.conversation.myLastRead && m.senderId !== me,
+  );
   // Back must not bring up a stale form whose client id was already used.
   res.set('Cache-Control', 'no-store');
   res.status(opts.status ?? 200).render('conversation', {
@@ -46,14 +53,25 @@ async function renderConversation(
     maxBody: MAX_BODY,
     online,
     me,
+    unread,
+    fromElsewhere: opts.fromElsewhere ?? false,
   });
+}
+
+/**
+ * A navigation another site started (a link, a redirect, a script). Browsers say so in
+ * Sec-Fetch-Site; "none" is the person's own doing (address bar, bookmark).
+ */
+function arrivedFromElsewhere(req: Request): boolean {
+  const site = req.get('sec-fetch-site');
+  return site !== undefined && site !== 'same-origin' && site !== 'none';
 }
 
 export function conversationRoutes(ctx: AppContext): Router {
   const r = Router();
   r.use('/conversations', requireUser);
 
-  r.post('/conversations', async (req, res) => {
+  r.post('/conversations', limitEmailLookups(ctx), async (req, res) => {
     const id = await conversations.openDirect(ctx, userId(res), req.body);
     res.redirect(303, `/conversations/${id}`);
   });
@@ -61,6 +79,7 @@ export function conversationRoutes(ctx: AppContext): Router {
   r.get('/conversations/:id', async (req, res) => {
     await renderConversation(ctx, res, conversationId(req.params.id), {
       before: beforeParam(req.query.before),
+      fromElsewhere: arrivedFromElsewhere(req),
     });
   });
 
@@ -89,6 +108,8 @@ export function conversationRoutes(ctx: AppContext): Router {
         body: body.body,
         clientId: typeof body.clientId === 'string' && body.clientId ? body.clientId : randomUUID(),
       });
+      // Replying is reading: what came before one's own reply is no longer unread.
+      await messages.markRead(ctx, user.id, { conversationId: id, messageId: message.id });
       res.redirect(303, `/conversations/${id}#m${message.id}`);
     } catch (err) {
       if (!(err instanceof AppError) || err.status === 404 || err.status >= 500) throw err;
@@ -99,6 +120,14 @@ export function conversationRoutes(ctx: AppContext): Router {
         status: err.status,
       });
     }
+  });
+
+  // The no-JavaScript way to mark read; the form names the newest message the page showed.
+  r.post('/conversations/:id/read', async (req, res) => {
+    const id = conversationId(req.params.id);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    await messages.markRead(ctx, userId(res), { conversationId: id, messageId: body.messageId });
+    res.redirect(303, `/conversations/${id}`);
   });
 
   return r;

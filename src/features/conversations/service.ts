@@ -65,5 +65,13 @@ export async function conversationView(
   if (!conversation) throw notFound('That conversation'); // left in the meantime
   const history = { messages: page.messages.map((m) => toDto(m)), hasMore: page.hasMore };
   const others = members.filter((m) => m.id !== meId);
-  return { conversation, members, others, ...history };
+  // Until both have written, the other is someone you have not talked with: their email is
+  // shown beside the name, so a namesake cannot pass for a friend. The page usually answers.
+  const other = others[0];
+  const senders = new Set(page.messages.map((m) => m.senderId));
+  const talkedBothWays =
+    !other ||
+    (senders.has(meId) && senders.has(other.id)) ||
+    (page.hasMore && (await conversations.haveBothWritten(ctx.db, conversationId, meId, other.id)));
+  return { conversation, members, others, talkedBothWays, ...history };
 }
