@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { migrate } from '../src/db/migrate.js';
+import { migrate } from '../src/core/db/migrate.js';
 import {
   EmbeddedDatabaseError,
   startEmbeddedDatabase,

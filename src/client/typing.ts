@@ -43,7 +43,9 @@ export function startTyping(
       );
     const names = [...typers.keys()];
     // Each name isolated: a right-to-left name cannot reorder the words around it.
-    line.replaceChildren(...names.flatMap((n, i) => [...(i ? [', '] : []), el('bdi', { text: n })]));
+    line.replaceChildren(
+      ...names.flatMap((n, i) => [...(i ? [', '] : []), el('bdi', { text: n })]),
+    );
     if (names.length) line.append(` ${names.length > 1 ? 'are' : 'is'} typing…`);
   }
   socket.on('typing', (t) => {

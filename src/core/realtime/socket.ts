@@ -105,18 +105,18 @@ export function createSocketServer(
     // Before any handler: each event first asks whether the session still stands (it may
     // have been pruned or deleted by hand); if not, the event is refused and the socket dropped.
     socket.use((packet, next) => {
+      const last: unknown = packet.at(-1);
+      const ack = typeof last === 'function' ? (last as (answer: object) => void) : undefined;
       guard.holds(socket.data.sessionId, socket.data.userId).then(
         (holds) => {
           if (holds) return next();
-          const ack = packet.at(-1);
           const ended = new AppError(401, 'Your session has ended. Log in again.', 'session_ended');
-          if (typeof ack === 'function') ack({ ok: false, error: socketError(ended) });
+          ack?.({ ok: false, error: socketError(ended) });
           socket.disconnect(true);
         },
         (err: unknown) => {
-          const ack = packet.at(-1);
           ctx.logger.warn({ err }, 'session check failed');
-          if (typeof ack === 'function') ack({ ok: false, error: socketError(err) });
+          ack?.({ ok: false, error: socketError(err) });
         },
       );
     });

@@ -75,7 +75,8 @@ export async function authenticate(ctx: AppContext, input: unknown): Promise<use
 export async function loginKey(ctx: AppContext, rawEmail: unknown): Promise<string> {
   const email = typeof rawEmail === 'string' ? rawEmail.trim() : '';
   // What cannot be looked up cannot log in either: any stable key will do.
-  if (!email || email.length > 254 || !isStorableText(email)) return `unusable:${email.toLowerCase()}`;
+  if (!email || email.length > 254 || !isStorableText(email))
+    return `unusable:${email.toLowerCase()}`;
   const { id, folded } = await users.findAccountKey(ctx.db, email);
   return id === null ? `email:${folded}` : `user:${id}`;
 }
