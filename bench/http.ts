@@ -1,5 +1,5 @@
-// The app over HTTP as a browser uses it: one cookie jar per user (only chat.sid matters),
-// CSRF tokens scraped from the pages, redirects not followed.
+// The app over HTTP as a browser uses it: one cookie jar per user (chat.sid, and a
+// visitor's chat.csrf before login), CSRF tokens scraped from the pages, redirects not followed.
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Samples } from './stats.js';
@@ -11,7 +11,12 @@ export interface Page {
 }
 
 export class Browser {
-  cookie = '';
+  private readonly jar = new Map<string, string>();
+
+  /** The Cookie header this browser sends. */
+  get cookie(): string {
+    return [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
 
   constructor(readonly baseUrl: string) {}
 
@@ -35,7 +40,12 @@ export class Browser {
       signal: AbortSignal.timeout(20_000),
     });
     for (const c of res.headers.getSetCookie()) {
-      if (c.startsWith('chat.sid=')) this.cookie = c.split(';')[0]!;
+      const [pair = '', ...attrs] = c.split(';');
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq).trim();
+      const cleared = attrs.some((a) => /^\s*(max-age=0|expires=thu, 01 jan 1970)/i.test(a));
+      if (cleared) this.jar.delete(name);
+      else this.jar.set(name, pair.slice(eq + 1).trim());
     }
     return { status: res.status, location: res.headers.get('location'), text: await res.text() };
   }
