@@ -3,6 +3,7 @@
 // network address, and answers a 429 page in words with Retry-After.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  manualClock,
   signUp,
   startTestApp,
   tokenFor,
@@ -13,7 +14,8 @@ import {
 
 let app: TestApp;
 beforeAll(async () => {
-  app = await startTestApp({ rateLimit: true });
+  // The budgets' clock stands still: a slow machine cannot refill one mid-test.
+  app = await startTestApp({ rateLimit: true, clock: manualClock().now });
 });
 afterAll(async () => {
   await app?.close();
@@ -65,7 +67,7 @@ describe('looking up emails', () => {
 
   it('many accounts from one address share the per-address budget, whichever path each uses', async () => {
     // An app of its own: the address's budget is fresh, whatever ran before.
-    const local = await startTestApp({ rateLimit: true });
+    const local = await startTestApp({ rateLimit: true, clock: manualClock().now });
     try {
       const target = await signUp(local);
       const accounts = [await signUp(local), await signUp(local), await signUp(local)];

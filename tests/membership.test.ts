@@ -90,4 +90,4 @@ it('after a member is removed, no message committed afterwards reaches them on e
     await sql.end();
     await db.drop();
   }
-});
+}, 120_000); // two server processes start: a hang limit, generous for a loaded machine
