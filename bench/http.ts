@@ -1,4 +1,5 @@
-// The app over HTTP as a browser uses it: one cookie jar per user (only chat.sid matters),
+// The app over HTTP as a browser uses it: one cookie jar per user (chat.sid, and a visitor's
+// chat.csrf form token),
 // CSRF tokens scraped from the pages, redirects not followed.
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -11,7 +12,12 @@ export interface Page {
 }
 
 export class Browser {
-  cookie = '';
+  private jar = new Map<string, string>();
+
+  /** The Cookie header this browser sends. */
+  get cookie(): string {
+    return [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
 
   constructor(readonly baseUrl: string) {}
 
@@ -35,7 +41,11 @@ export class Browser {
       signal: AbortSignal.timeout(20_000),
     });
     for (const c of res.headers.getSetCookie()) {
-      if (c.startsWith('chat.sid=')) this.cookie = c.split(';')[0]!;
+      const [name, value = ''] = c.split(';')[0]!.split('=', 2);
+      if (!name) continue;
+      // A cleared cookie comes back empty (or already expired): the browser drops it.
+      if (!value || /max-age=0|expires=thu, 01 jan 1970/i.test(c)) this.jar.delete(name.trim());
+      else this.jar.set(name.trim(), value);
     }
     return { status: res.status, location: res.headers.get('location'), text: await res.text() };
   }

@@ -49,6 +49,7 @@ import {
 import { machineCpu, openFileLimits, rssKb } from './proc.js';
 import { summarise } from './profile-summary.js';
 import { round, table, type Cell } from './stats.js';
+import type { SpanSummary } from '../src/features/messages/trace.js';
 
 /** Node flags `npm start` runs the app with (package.json "start"); read from there. */
 const START_FLAGS: string[] = (
@@ -226,6 +227,7 @@ async function main(): Promise<void> {
     DATABASE_URL: appDatabaseUrl ?? '',
     SESSION_SECRET: randomBytes(32).toString('hex'),
     BENCH_PROBE: '1',
+    BENCH_TRACE: opts.trace ? '1' : '',
   };
   const appStarted = Date.now();
   const app = startChild(
@@ -326,6 +328,19 @@ async function main(): Promise<void> {
     statsSettleMs: 11_000,
   };
   const rateName = `rate-${opts.rate}`;
+  const oneName = `one-in-flight ${opts.pairs} pairs`;
+  /** The one-in-flight shape on its own tabs: one per user of the first --pairs conversations. */
+  const oneInFlight = async (url: string, relay: boolean, name: string, probe: Probe) => {
+    const tabs = await connectTabs(url, tabSpecs(2 * opts.pairs, relay));
+    try {
+      await sleep(500);
+      const target = relay ? 'relay' : 'app';
+      const o = { ...base, name, target, mode: 'one-in-flight' } as const;
+      return await measured(name, notes, () => runScenario(tabs, o, probe));
+    } finally {
+      closeTabs(tabs);
+    }
+  };
 
   // 6. The relay baseline: same sockets, same pattern, no app, no database.
   {
@@ -350,6 +365,9 @@ async function main(): Promise<void> {
       );
     }
     closeTabs(tabs);
+    const name = `relay ${oneName}`;
+    const probe: Probe = { serverPid: relayPid, ...windowHooks(relayProbe, name, profiles) };
+    scenarios.push(await oneInFlight(relayUrl, true, name, probe));
     await relay.stop();
   }
 
@@ -376,6 +394,13 @@ async function main(): Promise<void> {
     }
     closeTabs(tabs);
     await sleep(1_000);
+    const probe: Probe = {
+      serverPid: app.pid,
+      db: opts.dbStats ? dbCounters : undefined,
+      ...windowHooks(appProbe, oneName, profiles),
+    };
+    scenarios.push(await oneInFlight(baseUrl, false, oneName, probe));
+    await sleep(500);
   }
 
   // 8. Page times, logged in as the page user: a warm-up, every page one request at a time
@@ -443,7 +468,8 @@ async function main(): Promise<void> {
   notes.push(
     'msgs/s: messages whose first recipient socket got message:new inside the measured window, per second.',
     'e2e: send -> first message:new at a recipient socket; ack: send -> ack; both measured in the load process.',
-    'ratio vs relay: app msgs/s / the relay row of the same pattern (flat-out vs relay, rate vs relay rate).',
+    'ratio vs relay: app msgs/s / the relay row of the same pattern (flat-out vs relay, rate vs relay rate, one-in-flight vs relay one-in-flight); p50 vs relay likewise for e2e p50.',
+    'one-in-flight: one tab per user; in each of --pairs conversations one member sends its next message when the last is acked.',
     `CPU % is of one core; "machine" is all ${os.cpus().length} cores (max ${os.cpus().length * 100}); ` +
       '"other" = machine minus server, load generator and postgres (anything else running).',
     'postgres CPU sums every process named postgres on the machine.',
@@ -579,7 +605,7 @@ function windowHooks(
           if (!profiles.includes(file)) profiles.push(file);
         } else log(`could not write the profile of "${name}"`);
       }
-      return r?.eventLoop;
+      return r;
     },
   };
 }
@@ -742,6 +768,7 @@ function report(r: Results, o: BenchOptions): string {
       'msgs/s',
       'ratio vs relay',
       'e2e p50 ms',
+      'p50 vs relay',
       'e2e p95 ms',
       'e2e p99 ms',
       'ack p50 ms',
@@ -758,6 +785,9 @@ function report(r: Results, o: BenchOptions): string {
           ? round(s.messagesPerSec / relay.messagesPerSec, 2)
           : null,
         s.e2eMs.p50,
+        s.target === 'app' && relay?.e2eMs.p50 && s.e2eMs.p50 !== null
+          ? round(s.e2eMs.p50 / relay.e2eMs.p50, 2)
+          : null,
         s.e2eMs.p95,
         s.e2eMs.p99,
         s.ackMs.p50,
@@ -837,10 +867,42 @@ function report(r: Results, o: BenchOptions): string {
       p.db?.walSyncsPerRequest,
     ]),
   );
+  const traced = r.scenarios.filter((s) => s.trace);
+  const span = (x: SpanSummary) => `${x.p50} / ${x.mean} / ${x.p99}`;
+  const s5 = table(
+    'Ack latency inside the app, ms p50 / mean / p99 (BENCH_TRACE=1; src/features/messages/trace.ts)',
+    [
+      'scenario',
+      'checks',
+      'queued for a batch',
+      'SQL + commit',
+      'commit -> ack (fan-out)',
+      'batches/s',
+      'msgs per batch',
+    ],
+    traced.map((s): Cell[] => [
+      s.name,
+      span(s.trace!.spans.checks),
+      span(s.trace!.spans.queued),
+      span(s.trace!.spans.stored),
+      span(s.trace!.spans.fanout),
+      Math.round(s.trace!.batches.n / s.measuredSeconds),
+      s.trace!.batches.meanSize,
+    ]),
+  );
   const errs = r.scenarios
     .filter((s) => s.errors.codes.length)
     .map((s) => `${s.name}: error codes ${s.errors.codes.join(', ')}`);
-  return [head, s1, s2, s3, s4, ...errs, ...r.notes.map((n) => `* ${n}`)].join('\n\n');
+  return [
+    head,
+    s1,
+    s2,
+    s3,
+    s4,
+    ...(traced.length ? [s5] : []),
+    ...errs,
+    ...r.notes.map((n) => `* ${n}`),
+  ].join('\n\n');
 }
 
 main().then(

@@ -8,11 +8,13 @@ import { isConnectionError, type Pool, type PoolClient } from '../../core/db/poo
 import { insertMessages, type NewMessage, type StoredMessage } from './db.js';
 import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import * as trace from './trace.js';
 
 interface Pending {
   msg: NewMessage;
   resolve: (r: StoredMessage) => void;
   reject: (err: unknown) => void;
+  marks: trace.Marks | undefined;
 }
 
 export class MessageWriter {
@@ -29,10 +31,11 @@ export class MessageWriter {
     private readonly maxInFlight = 2,
   ) {}
 
-  write(msg: NewMessage): Promise<StoredMessage> {
+  write(msg: NewMessage, marks?: trace.Marks): Promise<StoredMessage> {
     if (this.closed) return Promise.reject(unavailable());
+    if (marks) marks.queued = trace.now();
     return new Promise((resolve, reject) => {
-      this.queue.push({ msg, resolve, reject });
+      this.queue.push({ msg, resolve, reject, marks });
       this.pump();
     });
   }
@@ -93,10 +96,12 @@ export class MessageWriter {
     let client: PoolClient | undefined;
     try {
       client = await this.connection();
+      if (trace.tracing) mark(batch, 'stored');
       const results = await insertMessages(
         client,
         batch.map((p) => p.msg),
       );
+      if (trace.tracing) mark(batch, 'fanout');
       batch.forEach((p, i) => p.resolve(results[i]!));
     } catch (err) {
       if (isConnectionError(err) || !client) {
@@ -112,6 +117,12 @@ export class MessageWriter {
       }
     }
   }
+}
+
+function mark(batch: Pending[], span: trace.Span): void {
+  const t = trace.now();
+  for (const p of batch) if (p.marks) p.marks[span] = t;
+  if (span === 'stored') trace.batch(batch.length);
 }
 
 function unavailable(): AppError {
