@@ -18,31 +18,54 @@ interface Pending {
 }
 
 export class MessageWriter {
+  private readonly lanes: Lane[];
+  private closed = false;
+
+  constructor(
+    pool: Pool,
+    logger: Logger,
+    maxBatch = 500,
+    maxInFlight = Number(process.env.WRITER_DEPTH) || 2,
+    lanes = Number(process.env.WRITER_LANES) || 4,
+  ) {
+    this.lanes = Array.from({ length: lanes }, () => new Lane(pool, logger, maxBatch, maxInFlight));
+  }
+
+  write(msg: NewMessage, marks?: trace.Marks): Promise<StoredMessage> {
+    if (this.closed) return Promise.reject(unavailable());
+    if (marks) marks.queued = trace.now();
+    // A conversation always takes the same lane: its messages stay in arrival order.
+    const lane = this.lanes[msg.conversationId % this.lanes.length]!;
+    return new Promise((resolve, reject) => lane.add({ msg, resolve, reject, marks }));
+  }
+
+  /** Stores what is queued, then refuses new writes and gives the connections back. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.lanes.map((l) => l.drain()));
+  }
+}
+
+/** One connection with its queue: up to maxInFlight batches queued on it, run in order. */
+class Lane {
   private queue: Pending[] = [];
   private inFlight = 0;
-  private closed = false;
   private client: Promise<PoolClient> | undefined;
   private held: PoolClient | undefined;
 
   constructor(
     private readonly pool: Pool,
     private readonly logger: Logger,
-    private readonly maxBatch = 500,
-    private readonly maxInFlight = 2,
+    private readonly maxBatch: number,
+    private readonly maxInFlight: number,
   ) {}
 
-  write(msg: NewMessage, marks?: trace.Marks): Promise<StoredMessage> {
-    if (this.closed) return Promise.reject(unavailable());
-    if (marks) marks.queued = trace.now();
-    return new Promise((resolve, reject) => {
-      this.queue.push({ msg, resolve, reject, marks });
-      this.pump();
-    });
+  add(p: Pending): void {
+    this.queue.push(p);
+    this.pump();
   }
 
-  /** Stores what is queued, then refuses new writes and gives the connection back. */
-  async close(): Promise<void> {
-    this.closed = true;
+  async drain(): Promise<void> {
     while (this.inFlight || this.queue.length) await new Promise((r) => setTimeout(r, 5));
     this.releaseIdle();
   }
