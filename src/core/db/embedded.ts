@@ -285,8 +285,6 @@ async function launch(ctx: EmbeddedSetup, fixedPort?: number): Promise<Server> {
     const fd = fs.openSync(ctx.logPath, 'a', 0o600);
     const args = ['-D', ctx.pgDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1'];
     args.push('-c', 'unix_socket_directories=');
-    for (const kv of (process.env.EXPERIMENT_PG || '').split(',').filter(Boolean))
-      args.push('-c', kv);
     let child: ChildProcess;
     try {
       // detached: its own process group, so a terminal Ctrl-C reaches only the app, which drains
