@@ -7,6 +7,7 @@ export interface BenchOptions {
   window: number;
   rate: number;
   pairs: number;
+  rounds: number;
   trace: boolean;
   memorySockets: number;
   pageRequests: number;
@@ -31,6 +32,7 @@ const HELP = `Usage: npm run bench -- [flags]
   --rate R            total messages/s of the steady scenario                          [1000]
   --pairs P           one-in-flight: conversations whose one sender waits for each ack
                       (one tab per user; at most --users/2)                   [50; smoke 10]
+  --rounds N          one-in-flight: relay and app in turn, N times each          [3; smoke 1]
   --no-trace          do not run the app with BENCH_TRACE=1 (where each ack's time went)
   --memory-sockets M  sockets for the memory-per-socket step (0 skips it)            [2000]
   --page-requests P   sequential requests per page timing                             [200]
@@ -63,6 +65,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     window: 4,
     rate: 1000,
     pairs: smoke ? 10 : 50,
+    rounds: smoke ? 1 : 3,
     trace: true,
     memorySockets: smoke ? 100 : 2000,
     pageRequests: smoke ? 50 : 200,
@@ -84,6 +87,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     '--window': 'window',
     '--rate': 'rate',
     '--pairs': 'pairs',
+    '--rounds': 'rounds',
     '--memory-sockets': 'memorySockets',
     '--page-requests': 'pageRequests',
     '--timeout': 'timeoutSeconds',
@@ -120,6 +124,7 @@ export function parseArgs(argv: string[]): BenchOptions {
   o.users = Math.floor(o.users);
   o.sockets = Math.floor(o.sockets);
   o.window = Math.floor(o.window);
+  o.rounds = Math.max(1, Math.floor(o.rounds));
   o.pairs = Math.max(1, Math.min(Math.floor(o.pairs), o.users / 2));
   o.pageSeconds = Math.min(o.pageSeconds, Math.max(1, o.seconds / 2));
   return o;

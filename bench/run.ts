@@ -329,25 +329,13 @@ async function main(): Promise<void> {
   };
   const rateName = `rate-${opts.rate}`;
   const oneName = `one-in-flight ${opts.pairs} pairs`;
-  /** The one-in-flight shape on its own tabs: one per user of the first --pairs conversations. */
-  const oneInFlight = async (url: string, relay: boolean, name: string, probe: Probe) => {
-    const tabs = await connectTabs(url, tabSpecs(2 * opts.pairs, relay));
-    try {
-      await sleep(500);
-      const target = relay ? 'relay' : 'app';
-      const o = { ...base, name, target, mode: 'one-in-flight' } as const;
-      return await measured(name, notes, () => runScenario(tabs, o, probe));
-    } finally {
-      closeTabs(tabs);
-    }
-  };
 
   // 6. The relay baseline: same sockets, same pattern, no app, no database.
+  const { relay, port: relayPort, relayProbe } = await startRelay(childFdLimit);
+  const relayUrl = `http://127.0.0.1:${relayPort}`;
+  const relayPid = relay.pid;
   {
-    const { relay, port: relayPort, relayProbe } = await startRelay(childFdLimit);
     const measure = () => gcAndMeasure(relay.pid, relayProbe);
-    const relayUrl = `http://127.0.0.1:${relayPort}`;
-    const relayPid = relay.pid;
     await sleep(500);
     const idle = await measure();
     const tabs = await connectTabs(relayUrl, tabSpecs(opts.sockets, true));
@@ -365,10 +353,6 @@ async function main(): Promise<void> {
       );
     }
     closeTabs(tabs);
-    const name = `relay ${oneName}`;
-    const probe: Probe = { serverPid: relayPid, ...windowHooks(relayProbe, name, profiles) };
-    scenarios.push(await oneInFlight(relayUrl, true, name, probe));
-    await relay.stop();
   }
 
   // 7. The app.
@@ -394,16 +378,33 @@ async function main(): Promise<void> {
     }
     closeTabs(tabs);
     await sleep(1_000);
-    const probe: Probe = {
-      serverPid: app.pid,
-      db: opts.dbStats ? dbCounters : undefined,
-      ...windowHooks(appProbe, oneName, profiles),
-    };
-    scenarios.push(await oneInFlight(baseUrl, false, oneName, probe));
-    await sleep(500);
   }
 
-  // 8. Page times, logged in as the page user: a warm-up, every page one request at a time
+  // 8. One in flight per sender, relay and app in turn (--rounds times): on a shared machine
+  // the load of others drifts within seconds, so each app round has a relay round beside it.
+  {
+    const pairTabs = tabSpecs(2 * opts.pairs, false);
+    const appTabs = await connectTabs(baseUrl, pairTabs);
+    const relayTabs = await connectTabs(relayUrl, tabSpecs(2 * opts.pairs, true));
+    await sleep(500);
+    const turn = (round: number, tabs: typeof appTabs, relay: boolean) => {
+      const name = `${relay ? 'relay ' : ''}${oneName}${opts.rounds > 1 ? ` #${round}` : ''}`;
+      const probe: Probe = relay
+        ? { serverPid: relayPid, ...windowHooks(relayProbe, name, profiles) }
+        : { serverPid: app.pid, ...windowHooks(appProbe, name, profiles) };
+      const o = { ...base, name, target: relay ? 'relay' : 'app', mode: 'one-in-flight' } as const;
+      return measured(name, notes, () => runScenario(tabs, o, probe));
+    };
+    for (let i = 1; i <= opts.rounds; i++) {
+      scenarios.push(await turn(i, relayTabs, true), await turn(i, appTabs, false));
+    }
+    closeTabs(appTabs);
+    closeTabs(relayTabs);
+    await relay.stop();
+    notes.push(oneInFlightSummary(scenarios));
+  }
+
+  // 9. Page times, logged in as the page user: a warm-up, every page one request at a time
   // (with the database work per request when --db-stats), then each at concurrency 4.
   const pageList = [
     { page: 'conversation (50 messages)', path: `/conversations/${bigConversation}` },
@@ -459,7 +460,7 @@ async function main(): Promise<void> {
     timer.close();
   }
 
-  // 9. Report.
+  // 10. Report.
   for (const sc of scenarios) {
     if (sc.db && sc.db.stored !== sc.ackedOk) {
       notes.push(`${sc.name}: ${sc.ackedOk} messages acked ok but ${sc.db.stored} rows stored.`);
@@ -752,8 +753,23 @@ function memoryRow(
   };
 }
 
+/** The one-in-flight rounds in a line: app / relay rate and e2e p50, median over the rounds. */
+function oneInFlightSummary(scenarios: ScenarioResult[]): string {
+  const app = scenarios.filter((s) => s.target === 'app' && s.mode === 'one-in-flight');
+  const relay = scenarios.filter((s) => s.target === 'relay' && s.mode === 'one-in-flight');
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  const rate = app.map((a, i) => a.messagesPerSec / (relay[i]?.messagesPerSec || Infinity));
+  const p50 = app.map((a, i) => (a.e2eMs.p50 ?? Infinity) / (relay[i]?.e2eMs.p50 ?? 0));
+  const list = (xs: number[]) => xs.map((x) => round(x, 2)).join(', ');
+  return (
+    `one-in-flight, app / relay of the same round: msgs/s ${list(rate)} (median ${round(median(rate), 2)}), ` +
+    `e2e p50 ${list(p50)} (median ${round(median(p50), 2)}); the goal is msgs/s >= 0.5 and p50 <= 2.`
+  );
+}
+
 function report(r: Results, o: BenchOptions): string {
   const relayOf = (s: ScenarioResult) =>
+    r.scenarios.find((x) => x.target === 'relay' && x.name === `relay ${s.name}`) ??
     r.scenarios.find((x) => x.target === 'relay' && x.mode === s.mode);
   const m = r.meta;
   const head =
