@@ -30,8 +30,9 @@ export class MessageWriter {
     logger: Logger,
     maxBatch = 500,
     maxInFlight = 2,
-    // Four measured best on two cores (bench one-in-flight); each busy lane holds a pool connection.
-    lanes = 4,
+    // Four measured best on two cores (bench one-in-flight). A busy lane holds a pool
+    // connection, so at most half the pool: the other queries must still get one.
+    lanes = Math.min(4, Math.max(1, Math.floor((pool.options.max ?? 10) / 2))),
   ) {
     this.lanes = Array.from({ length: lanes }, () => new Lane(pool, logger, maxBatch, maxInFlight));
   }
