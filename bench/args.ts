@@ -6,6 +6,9 @@ export interface BenchOptions {
   seconds: number;
   window: number;
   rate: number;
+  pairs: number;
+  rounds: number;
+  trace: boolean;
   memorySockets: number;
   pageRequests: number;
   pageSeconds: number;
@@ -27,6 +30,10 @@ const HELP = `Usage: npm run bench -- [flags]
   --seconds T         measured seconds per scenario (plus a short warm-up)             [10]
   --window W          unacked messages per socket in flat-out                          [4]
   --rate R            total messages/s of the steady scenario                          [1000]
+  --pairs P           one-in-flight: conversations whose one sender waits for each ack
+                      (one tab per user; at most --users/2)                   [50; smoke 10]
+  --rounds N          one-in-flight: relay and app in turn, N times each          [3; smoke 1]
+  --no-trace          do not run the app with BENCH_TRACE=1 (where each ack's time went)
   --memory-sockets M  sockets for the memory-per-socket step (0 skips it)            [2000]
   --page-requests P   sequential requests per page timing                             [200]
   --timeout T         global limit in seconds; children are killed, exit code 1       [600]
@@ -57,6 +64,9 @@ export function parseArgs(argv: string[]): BenchOptions {
     seconds: smoke ? 2 : 10,
     window: 4,
     rate: 1000,
+    pairs: smoke ? 10 : 50,
+    rounds: smoke ? 1 : 3,
+    trace: true,
     memorySockets: smoke ? 100 : 2000,
     pageRequests: smoke ? 50 : 200,
     pageSeconds: smoke ? 1 : 5,
@@ -76,6 +86,8 @@ export function parseArgs(argv: string[]): BenchOptions {
     '--seconds': 'seconds',
     '--window': 'window',
     '--rate': 'rate',
+    '--pairs': 'pairs',
+    '--rounds': 'rounds',
     '--memory-sockets': 'memorySockets',
     '--page-requests': 'pageRequests',
     '--timeout': 'timeoutSeconds',
@@ -92,6 +104,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     else if (flag === '--no-build') o.build = false;
     else if (flag === '--keep') o.keep = true;
     else if (flag === '--cpu-prof') o.cpuProf = true;
+    else if (flag === '--no-trace') o.trace = false;
     else if (flag === '--db-stats') o.dbStats = true;
     else if (flag === '--no-db-stats') o.dbStats = false;
     else if (flag === '--out') {
@@ -111,6 +124,8 @@ export function parseArgs(argv: string[]): BenchOptions {
   o.users = Math.floor(o.users);
   o.sockets = Math.floor(o.sockets);
   o.window = Math.floor(o.window);
+  o.rounds = Math.max(1, Math.floor(o.rounds));
+  o.pairs = Math.max(1, Math.min(Math.floor(o.pairs), o.users / 2));
   o.pageSeconds = Math.min(o.pageSeconds, Math.max(1, o.seconds / 2));
   return o;
 }

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
+import type { TraceSummary } from '../src/features/messages/trace.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -220,6 +221,8 @@ export interface ProbeReport {
   gc: boolean;
   memory: NodeJS.MemoryUsage;
   eventLoop: { p50: number; p99: number; max: number };
+  /** The app's ack-latency spans since the last report, when it runs with BENCH_TRACE=1. */
+  trace?: TraceSummary;
 }
 
 /** Talks to bench/server-probe.mjs in a child: a command on its stdin, an "@@probe" line back. */

@@ -12,6 +12,7 @@ import { sleep } from './children.js';
 import { mapLimit } from './http.js';
 import { cpuSecondsOf, machineCpu, postgresCpu, postgresCpuDelta } from './proc.js';
 import { round, Samples } from './stats.js';
+import type { ProbeReport } from './children.js';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -95,16 +96,23 @@ export interface Probe {
   serverPid: number;
   /** Called as the measured window opens (resets the server's event-loop histogram, ...). */
   windowStart?: () => Promise<void>;
-  /** Called as it closes: the server's event-loop lag during the window. */
-  windowEnd?: () => Promise<{ p50: number; p99: number; max: number } | undefined>;
+  /** Called as it closes: the server's event-loop lag (and ack trace) during the window. */
+  windowEnd?: () => Promise<ProbeReport | undefined>;
   /** Counters of the app's database (none for the relay). */
   db?: () => Promise<DbCounters>;
 }
 
+/**
+ * flat-out: every socket keeps `window` sends unacked; rate: an open loop at `rate`/s;
+ * one-in-flight: one sender per conversation (the even user's tab) sends its next message
+ * only once the last is acked, as a person's tab or a bot does.
+ */
+export type Mode = 'flat-out' | 'rate' | 'one-in-flight';
+
 export interface ScenarioOptions {
   name: string;
   target: 'relay' | 'app';
-  mode: 'flat-out' | 'rate';
+  mode: Mode;
   seconds: number;
   warmupSeconds: number;
   window: number; // flat-out: unacked messages per socket
@@ -117,7 +125,7 @@ export interface ScenarioOptions {
 export interface ScenarioResult {
   name: string;
   target: 'relay' | 'app';
-  mode: 'flat-out' | 'rate';
+  mode: Mode;
   sockets: number;
   window: number | null;
   targetRate: number | null;
@@ -140,6 +148,8 @@ export interface ScenarioResult {
   };
   /** The server's event-loop delay during the window (how late a 5 ms timer fired). */
   serverEventLoopMs: { p50: number; p99: number; max: number } | null;
+  /** Where the app's ack latency went (BENCH_TRACE=1), null for the relay. */
+  trace: ProbeReport['trace'] | null;
   db: null | {
     seconds: number;
     commitsPerSec: number;
@@ -243,12 +253,13 @@ export async function runScenario(
             p.acked = true;
             settle(clientId, p);
           }
-          if (sending && opts.mode === 'flat-out') pump(tab);
+          if (sending && opts.mode !== 'rate') pump(tab);
         },
       );
   };
+  const window = opts.mode === 'one-in-flight' ? 1 : opts.window;
   const pump = (tab: Tab) => {
-    while (sending && tab.outstanding < opts.window && tab.socket.connected) send(tab);
+    while (sending && tab.outstanding < window && tab.socket.connected) send(tab);
   };
 
   const before = {
@@ -258,6 +269,8 @@ export async function runScenario(
   let ticker: NodeJS.Timeout | undefined;
   if (opts.mode === 'flat-out') {
     for (const tab of tabs) pump(tab);
+  } else if (opts.mode === 'one-in-flight') {
+    for (const tab of tabs) if (tab.user % 2 === 0) pump(tab);
   } else {
     let next = 0;
     ticker = setInterval(() => {
@@ -276,7 +289,8 @@ export async function runScenario(
   sending = false;
   if (ticker) clearInterval(ticker);
   const sendEnd = performance.now();
-  const eventLoop = (await probe.windowEnd?.()) ?? null;
+  const serverReport = (await probe.windowEnd?.()) ?? null;
+  const eventLoop = serverReport?.eventLoop;
 
   // Drain: every ack and every delivery, or give up after the ack timeout.
   const drainDeadline = performance.now() + opts.ackTimeoutMs + 2_000;
@@ -333,7 +347,7 @@ export async function runScenario(
     target: opts.target,
     mode: opts.mode,
     sockets: tabs.length,
-    window: opts.mode === 'flat-out' ? opts.window : null,
+    window: opts.mode === 'rate' ? null : window,
     targetRate: opts.mode === 'rate' ? opts.rate : null,
     measuredSeconds: round(wall, 2),
     sent,
@@ -345,7 +359,10 @@ export async function runScenario(
     ackMs: { p50: ackLat.p(0.5), p99: ackLat.p(0.99) },
     errors: { ...errors, codes: [...errors.codes] },
     cpu: { serverPct, loadgenPct, postgresPct, machinePct: machine, otherPct },
-    serverEventLoopMs: eventLoop && { p50: eventLoop.p50, p99: eventLoop.p99, max: eventLoop.max },
+    serverEventLoopMs: eventLoop
+      ? { p50: eventLoop.p50, p99: eventLoop.p99, max: eventLoop.max }
+      : null,
+    trace: serverReport?.trace ?? null,
     db,
   };
 }

@@ -49,6 +49,7 @@ import {
 import { machineCpu, openFileLimits, rssKb } from './proc.js';
 import { summarise } from './profile-summary.js';
 import { round, table, type Cell } from './stats.js';
+import type { SpanSummary } from '../src/features/messages/trace.js';
 
 /** Node flags `npm start` runs the app with (package.json "start"); read from there. */
 const START_FLAGS: string[] = (
@@ -226,6 +227,7 @@ async function main(): Promise<void> {
     DATABASE_URL: appDatabaseUrl ?? '',
     SESSION_SECRET: randomBytes(32).toString('hex'),
     BENCH_PROBE: '1',
+    BENCH_TRACE: opts.trace ? '1' : '',
   };
   const appStarted = Date.now();
   const app = startChild(
@@ -326,13 +328,14 @@ async function main(): Promise<void> {
     statsSettleMs: 11_000,
   };
   const rateName = `rate-${opts.rate}`;
+  const oneName = `one-in-flight ${opts.pairs} pairs`;
 
   // 6. The relay baseline: same sockets, same pattern, no app, no database.
+  const { relay, port: relayPort, relayProbe } = await startRelay(childFdLimit);
+  const relayUrl = `http://127.0.0.1:${relayPort}`;
+  const relayPid = relay.pid;
   {
-    const { relay, port: relayPort, relayProbe } = await startRelay(childFdLimit);
     const measure = () => gcAndMeasure(relay.pid, relayProbe);
-    const relayUrl = `http://127.0.0.1:${relayPort}`;
-    const relayPid = relay.pid;
     await sleep(500);
     const idle = await measure();
     const tabs = await connectTabs(relayUrl, tabSpecs(opts.sockets, true));
@@ -350,7 +353,6 @@ async function main(): Promise<void> {
       );
     }
     closeTabs(tabs);
-    await relay.stop();
   }
 
   // 7. The app.
@@ -378,7 +380,31 @@ async function main(): Promise<void> {
     await sleep(1_000);
   }
 
-  // 8. Page times, logged in as the page user: a warm-up, every page one request at a time
+  // 8. One in flight per sender, relay and app in turn (--rounds times): on a shared machine
+  // the load of others drifts within seconds, so each app round has a relay round beside it.
+  {
+    const pairTabs = tabSpecs(2 * opts.pairs, false);
+    const appTabs = await connectTabs(baseUrl, pairTabs);
+    const relayTabs = await connectTabs(relayUrl, tabSpecs(2 * opts.pairs, true));
+    await sleep(500);
+    const turn = (round: number, tabs: typeof appTabs, relay: boolean) => {
+      const name = `${relay ? 'relay ' : ''}${oneName}${opts.rounds > 1 ? ` #${round}` : ''}`;
+      const probe: Probe = relay
+        ? { serverPid: relayPid, ...windowHooks(relayProbe, name, profiles) }
+        : { serverPid: app.pid, ...windowHooks(appProbe, name, profiles) };
+      const o = { ...base, name, target: relay ? 'relay' : 'app', mode: 'one-in-flight' } as const;
+      return measured(name, notes, () => runScenario(tabs, o, probe));
+    };
+    for (let i = 1; i <= opts.rounds; i++) {
+      scenarios.push(await turn(i, relayTabs, true), await turn(i, appTabs, false));
+    }
+    closeTabs(appTabs);
+    closeTabs(relayTabs);
+    await relay.stop();
+    notes.push(oneInFlightSummary(scenarios));
+  }
+
+  // 9. Page times, logged in as the page user: a warm-up, every page one request at a time
   // (with the database work per request when --db-stats), then each at concurrency 4.
   const pageList = [
     { page: 'conversation (50 messages)', path: `/conversations/${bigConversation}` },
@@ -434,7 +460,7 @@ async function main(): Promise<void> {
     timer.close();
   }
 
-  // 9. Report.
+  // 10. Report.
   for (const sc of scenarios) {
     if (sc.db && sc.db.stored !== sc.ackedOk) {
       notes.push(`${sc.name}: ${sc.ackedOk} messages acked ok but ${sc.db.stored} rows stored.`);
@@ -443,7 +469,8 @@ async function main(): Promise<void> {
   notes.push(
     'msgs/s: messages whose first recipient socket got message:new inside the measured window, per second.',
     'e2e: send -> first message:new at a recipient socket; ack: send -> ack; both measured in the load process.',
-    'ratio vs relay: app msgs/s / the relay row of the same pattern (flat-out vs relay, rate vs relay rate).',
+    'ratio vs relay: app msgs/s / the relay row of the same pattern (flat-out vs relay, rate vs relay rate, one-in-flight vs relay one-in-flight); p50 vs relay likewise for e2e p50.',
+    'one-in-flight: one tab per user; in each of --pairs conversations one member sends its next message when the last is acked.',
     `CPU % is of one core; "machine" is all ${os.cpus().length} cores (max ${os.cpus().length * 100}); ` +
       '"other" = machine minus server, load generator and postgres (anything else running).',
     'postgres CPU sums every process named postgres on the machine.',
@@ -579,7 +606,7 @@ function windowHooks(
           if (!profiles.includes(file)) profiles.push(file);
         } else log(`could not write the profile of "${name}"`);
       }
-      return r?.eventLoop;
+      return r;
     },
   };
 }
@@ -726,8 +753,23 @@ function memoryRow(
   };
 }
 
+/** The one-in-flight rounds in a line: app / relay rate and e2e p50, median over the rounds. */
+function oneInFlightSummary(scenarios: ScenarioResult[]): string {
+  const app = scenarios.filter((s) => s.target === 'app' && s.mode === 'one-in-flight');
+  const relay = scenarios.filter((s) => s.target === 'relay' && s.mode === 'one-in-flight');
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  const rate = app.map((a, i) => a.messagesPerSec / (relay[i]?.messagesPerSec || Infinity));
+  const p50 = app.map((a, i) => (a.e2eMs.p50 ?? Infinity) / (relay[i]?.e2eMs.p50 ?? 0));
+  const list = (xs: number[]) => xs.map((x) => round(x, 2)).join(', ');
+  return (
+    `one-in-flight, app / relay of the same round: msgs/s ${list(rate)} (median ${round(median(rate), 2)}), ` +
+    `e2e p50 ${list(p50)} (median ${round(median(p50), 2)}); the goal is msgs/s >= 0.5 and p50 <= 2.`
+  );
+}
+
 function report(r: Results, o: BenchOptions): string {
   const relayOf = (s: ScenarioResult) =>
+    r.scenarios.find((x) => x.target === 'relay' && x.name === `relay ${s.name}`) ??
     r.scenarios.find((x) => x.target === 'relay' && x.mode === s.mode);
   const m = r.meta;
   const head =
@@ -742,6 +784,7 @@ function report(r: Results, o: BenchOptions): string {
       'msgs/s',
       'ratio vs relay',
       'e2e p50 ms',
+      'p50 vs relay',
       'e2e p95 ms',
       'e2e p99 ms',
       'ack p50 ms',
@@ -758,6 +801,9 @@ function report(r: Results, o: BenchOptions): string {
           ? round(s.messagesPerSec / relay.messagesPerSec, 2)
           : null,
         s.e2eMs.p50,
+        s.target === 'app' && relay?.e2eMs.p50 && s.e2eMs.p50 !== null
+          ? round(s.e2eMs.p50 / relay.e2eMs.p50, 2)
+          : null,
         s.e2eMs.p95,
         s.e2eMs.p99,
         s.ackMs.p50,
@@ -837,10 +883,42 @@ function report(r: Results, o: BenchOptions): string {
       p.db?.walSyncsPerRequest,
     ]),
   );
+  const traced = r.scenarios.filter((s) => s.trace);
+  const span = (x: SpanSummary) => `${x.p50} / ${x.mean} / ${x.p99}`;
+  const s5 = table(
+    'Ack latency inside the app, ms p50 / mean / p99 (BENCH_TRACE=1; src/features/messages/trace.ts)',
+    [
+      'scenario',
+      'checks',
+      'queued for a batch',
+      'SQL + commit',
+      'commit -> ack (fan-out)',
+      'batches/s',
+      'msgs per batch',
+    ],
+    traced.map((s): Cell[] => [
+      s.name,
+      span(s.trace!.spans.checks),
+      span(s.trace!.spans.queued),
+      span(s.trace!.spans.stored),
+      span(s.trace!.spans.fanout),
+      Math.round(s.trace!.batches.n / s.measuredSeconds),
+      s.trace!.batches.meanSize,
+    ]),
+  );
   const errs = r.scenarios
     .filter((s) => s.errors.codes.length)
     .map((s) => `${s.name}: error codes ${s.errors.codes.join(', ')}`);
-  return [head, s1, s2, s3, s4, ...errs, ...r.notes.map((n) => `* ${n}`)].join('\n\n');
+  return [
+    head,
+    s1,
+    s2,
+    s3,
+    s4,
+    ...(traced.length ? [s5] : []),
+    ...errs,
+    ...r.notes.map((n) => `* ${n}`),
+  ].join('\n\n');
 }
 
 main().then(

@@ -64,7 +64,9 @@ if (process.env.BENCH_PROBE === '1' && !process.stdin.isTTY) {
       },
     };
     eld.reset();
-    answer(report);
+    // With BENCH_TRACE=1 the app keeps where each ack's time went (src/features/messages/trace.ts).
+    const trace = /** @type {{ __chatTrace?: () => object }} */ (globalThis).__chatTrace;
+    answer(trace ? { ...report, trace: trace() } : report);
   });
   lines.on('close', () => process.kill(process.pid, 'SIGTERM'));
   process.stdin.unref();

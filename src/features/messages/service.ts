@@ -6,6 +6,7 @@ import type { MessageDto } from '../../shared/protocol.js';
 import type { AppContext } from '../../core/context.js';
 import { parseFields } from '../../core/validation.js';
 import { eventSchemas } from '../../shared/schemas.js';
+import * as trace from './trace.js';
 
 export const PAGE_SIZE = 50;
 const SYNC_LIMIT = 500;
@@ -40,10 +41,14 @@ export async function sendMessage(
   sender: Sender,
   input: unknown,
 ): Promise<MessageDto> {
+  const marks: trace.Marks | undefined = trace.tracing ? { checks: trace.now() } : undefined;
   ctx.limits.send.take(sender.id);
   const data = parseFields(sendSchema, input);
   await accessConversation(ctx, sender, data.conversationId, 'send');
-  const { row, created, memberIds } = await ctx.writer.write({ ...data, senderId: sender.id });
+  const { row, created, memberIds } = await ctx.writer.write(
+    { ...data, senderId: sender.id },
+    marks,
+  );
   if (row.conversationId !== data.conversationId) {
     throw new AppError(
       409,
@@ -54,6 +59,10 @@ export async function sendMessage(
   const dto = toDto(row, sender.displayName);
   // To the members at the commit, not the cached list: one removed since hears nothing.
   if (created) ctx.notify.messageNew(memberIds, dto);
+  if (marks) {
+    marks.done = trace.now();
+    trace.finish(marks);
+  }
   return dto;
 }
 

@@ -1,45 +1,77 @@
-// Group commit on one held connection. Messages that arrive while a batch is
-// being stored wait and go together in the next: one statement (one round
-// trip, one commit) for the lot. Up to two batches are queued on the
-// connection, so the database stores the next while Node sends out the last;
-// PostgreSQL runs them in order, so arrival order is id order. Each sender's
-// promise settles only after the commit that holds its row.
+// Group commit. Messages that arrive while a batch is being stored wait and go
+// together in the next: one statement (one round trip, one commit) for the lot.
+// The work is spread over a few lanes, each a held connection with up to two
+// batches queued on it, so the database stores the next while Node sends out the
+// last. A conversation always takes the same lane, and PostgreSQL runs a lane's
+// batches in order, so within a conversation arrival order is id order. Lanes
+// commit at the same time, and PostgreSQL flushes the WAL of concurrent commits
+// together: a sender who waits for each ack waits for one shared flush, not for
+// every batch ahead of it. Each sender's promise settles only after the commit
+// that holds its row.
 import { isConnectionError, type Pool, type PoolClient } from '../../core/db/pool.js';
 import { insertMessages, type NewMessage, type StoredMessage } from './db.js';
 import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import * as trace from './trace.js';
 
 interface Pending {
   msg: NewMessage;
   resolve: (r: StoredMessage) => void;
   reject: (err: unknown) => void;
+  marks: trace.Marks | undefined;
 }
 
 export class MessageWriter {
+  private readonly lanes: Lane[];
+  private closed = false;
+
+  constructor(
+    pool: Pool,
+    logger: Logger,
+    maxBatch = 500,
+    maxInFlight = 2,
+    // Four measured best on two cores (bench one-in-flight). A busy lane holds a pool
+    // connection, so at most half the pool: the other queries must still get one.
+    lanes = Math.min(4, Math.max(1, Math.floor((pool.options.max ?? 10) / 2))),
+  ) {
+    this.lanes = Array.from({ length: lanes }, () => new Lane(pool, logger, maxBatch, maxInFlight));
+  }
+
+  write(msg: NewMessage, marks?: trace.Marks): Promise<StoredMessage> {
+    if (this.closed) return Promise.reject(unavailable());
+    if (marks) marks.queued = trace.now();
+    // A conversation always takes the same lane: its messages stay in arrival order.
+    const lane = this.lanes[msg.conversationId % this.lanes.length]!;
+    return new Promise((resolve, reject) => lane.add({ msg, resolve, reject, marks }));
+  }
+
+  /** Stores what is queued, then refuses new writes and gives the connections back. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.lanes.map((l) => l.drain()));
+  }
+}
+
+/** One connection with its queue: up to maxInFlight batches queued on it, run in order. */
+class Lane {
   private queue: Pending[] = [];
   private inFlight = 0;
-  private closed = false;
   private client: Promise<PoolClient> | undefined;
   private held: PoolClient | undefined;
 
   constructor(
     private readonly pool: Pool,
     private readonly logger: Logger,
-    private readonly maxBatch = 500,
-    private readonly maxInFlight = 2,
+    private readonly maxBatch: number,
+    private readonly maxInFlight: number,
   ) {}
 
-  write(msg: NewMessage): Promise<StoredMessage> {
-    if (this.closed) return Promise.reject(unavailable());
-    return new Promise((resolve, reject) => {
-      this.queue.push({ msg, resolve, reject });
-      this.pump();
-    });
+  add(p: Pending): void {
+    this.queue.push(p);
+    this.pump();
   }
 
-  /** Stores what is queued, then refuses new writes and gives the connection back. */
-  async close(): Promise<void> {
-    this.closed = true;
+  async drain(): Promise<void> {
     while (this.inFlight || this.queue.length) await new Promise((r) => setTimeout(r, 5));
     this.releaseIdle();
   }
@@ -93,10 +125,12 @@ export class MessageWriter {
     let client: PoolClient | undefined;
     try {
       client = await this.connection();
+      if (trace.tracing) mark(batch, 'stored');
       const results = await insertMessages(
         client,
         batch.map((p) => p.msg),
       );
+      if (trace.tracing) mark(batch, 'fanout');
       batch.forEach((p, i) => p.resolve(results[i]!));
     } catch (err) {
       if (isConnectionError(err) || !client) {
@@ -112,6 +146,12 @@ export class MessageWriter {
       }
     }
   }
+}
+
+function mark(batch: Pending[], span: trace.Span): void {
+  const t = trace.now();
+  for (const p of batch) if (p.marks) p.marks[span] = t;
+  if (span === 'stored') trace.batch(batch.length);
 }
 
 function unavailable(): AppError {

@@ -1,0 +1,81 @@
+// The group-commit writer (src/features/messages/writer.ts): several connections at once,
+// yet each conversation's messages stored in the order they came, once each.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MessageWriter } from '../src/features/messages/writer.js';
+import { signUp, startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { openDirect } from './support/sockets.js';
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(async () => {
+  await app?.close();
+});
+
+async function conversations(n: number): Promise<{ ann: TestUser; ids: number[] }> {
+  const ann = await signUp(app, { displayName: 'Ann' });
+  const ids: number[] = [];
+  for (let i = 0; i < n; i++) {
+    ids.push(await openDirect(ann, await signUp(app, { displayName: `Friend ${i}` })));
+  }
+  return { ann, ids };
+}
+
+const bodiesOf = async (conversationId: number) =>
+  (
+    await app.pool.query<{ body: string }>(
+      'SELECT body FROM messages WHERE conversation_id = $1 ORDER BY id',
+      [conversationId],
+    )
+  ).rows.map((r) => r.body);
+
+describe('the message writer', () => {
+  it('stores messages of many conversations sent all at once in each conversation’s order, each once', async () => {
+    const { ann, ids } = await conversations(6);
+    const writer = new MessageWriter(app.pool, app.ctx.logger);
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < 40; i++) {
+      for (const id of ids) {
+        const msg = { conversationId: id, senderId: ann.id, body: `${id}:${i}` };
+        writes.push(writer.write({ ...msg, clientId: crypto.randomUUID() }));
+      }
+    }
+    await Promise.all(writes);
+    await writer.close();
+    for (const id of ids) {
+      expect(await bodiesOf(id)).toEqual(Array.from({ length: 40 }, (_, i) => `${id}:${i}`));
+    }
+  });
+
+  it('stores a message of one conversation while another conversation’s batch waits on a lock', async () => {
+    const { ann, ids } = await conversations(2);
+    const [stuck, free] = ids as [number, number];
+    const writer = new MessageWriter(app.pool, app.ctx.logger);
+    const locker = await app.pool.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE', [stuck]);
+      const msg = (conversationId: number, body: string) => ({
+        conversationId,
+        senderId: ann.id,
+        clientId: crypto.randomUUID(),
+        body,
+      });
+      let stuckDone = false;
+      const waiting = writer.write(msg(stuck, 'waits')).then(() => (stuckDone = true));
+      // One connection would queue this behind the blocked batch until the lock goes.
+      const stored = await writer.write(msg(free, 'goes ahead'));
+      expect(stored.created).toBe(true);
+      expect(stuckDone).toBe(false);
+      await locker.query('COMMIT');
+      await waiting;
+      expect(await bodiesOf(stuck)).toEqual(['waits']);
+      expect(await bodiesOf(free)).toEqual(['goes ahead']);
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      locker.release();
+      await writer.close();
+    }
+  });
+});
