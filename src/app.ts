@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import express, { type ErrorRequestHandler } from 'express';
 import helmet from 'helmet';
+import * as timeline from './shared/timeline.js';
 import { pinoHttp } from 'pino-http';
 import type { Config } from './core/config.js';
 import { AppError } from './core/errors.js';
@@ -40,6 +41,8 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
   app.disable('x-powered-by');
   app.locals.formatTime = formatTime;
   app.locals.firstLine = firstLine;
+  // The message list's rules, shared with the browser script (src/shared/timeline.ts).
+  Object.assign(app.locals, timeline);
 
   app.use(
     helmet({
@@ -172,6 +175,7 @@ const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
 /** Shown without JavaScript; the browser script rewrites it in the reader's own time zone. */
 function formatTime(value: Date | string): string {
   const d = typeof value === 'string' ? new Date(value) : value;
+  if (Number.isNaN(d.getTime())) return ''; // the empty message <template> the script fills
   return `${d.toISOString().slice(0, 10)} ${d.toISOString().slice(11, 16)} UTC`;
 }
 
