@@ -69,6 +69,7 @@ async function postAs(who: TestUser, body: string) {
 async function logIn(user: TestUser, device: BrowserContextOptions): Promise<Page> {
   const context = await browser.newContext({ ...device, baseURL: app.baseUrl });
   const page = await context.newPage();
+  page.setDefaultTimeout(8000);
   await page.goto('/login');
   await page.getByLabel('Email').fill(user.email);
   await page.getByLabel('Password').fill(user.password);
@@ -208,5 +209,29 @@ describe.skipIf(!hasChromium)('a conversation that reads like a chat', () => {
       await shot(page, `search-${suffix}-dark`);
       await page.context().close();
     }
+  });
+
+  it('changes the display name on the Account page, with the signup’s rules', async () => {
+    const user = await signUp(app, { displayName: 'Cy' });
+    const page = await logIn(user, PHONE);
+    await page.getByRole('link', { name: 'Account' }).click();
+    const field = page.getByLabel('Display name');
+    expect(await field.inputValue()).toBe('Cy');
+    // Only invisible characters: refused in words, with a 400, and nothing changes.
+    await field.fill('\u200B\u200B');
+    const refused = page.waitForResponse((r) => r.url().endsWith('/account/name'));
+    await page.getByRole('button', { name: 'Save name' }).click();
+    expect((await refused).status()).toBe(400);
+    expect(await page.locator('#e-displayName').textContent()).toContain('Enter a display name');
+    await page.getByLabel('Display name').fill('  Cy Twain ');
+    await page.getByRole('button', { name: 'Save name' }).click();
+    await expect
+      .poll(() => page.locator('.notice.success').textContent())
+      .toBe('Your display name was changed.');
+    expect(await page.getByLabel('Display name').inputValue()).toBe('Cy Twain');
+    await shot(page, 'account-phone-light');
+    await page.goto('/');
+    expect(await page.textContent('h1')).toContain('Cy Twain');
+    await page.context().close();
   });
 });

@@ -103,13 +103,13 @@ describe.skipIf(!hasChromium)('two people chatting in real browsers', () => {
     expect(send!.y + send!.height).toBeLessThanOrEqual(844);
     expect(await noSidewaysScroll(bo)).toBe(true);
 
-    // Bo types: Ann sees "Bo is typing…". Shift+Enter makes a new line; Enter sends.
+    // Bo types: Ann sees "Bo is typing…". On a phone Enter makes a new line; Send sends.
     const boBox = bo.getByRole('textbox', { name: 'Message' });
     await boBox.pressSequentially('Hi Ann');
     await expect.poll(() => ann.locator('#typing').textContent()).toBe('Bo is typing…');
-    await boBox.press('Shift+Enter');
-    await boBox.pressSequentially('second line');
     await boBox.press('Enter');
+    await boBox.pressSequentially('second line');
+    await bo.getByRole('button', { name: 'Send' }).click();
     await expect
       .poll(() => ann.getByRole('log').textContent(), { timeout: 10_000 })
       .toContain('second line');
