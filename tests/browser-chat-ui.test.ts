@@ -124,7 +124,7 @@ describe.skipIf(!hasChromium)('a conversation that reads like a chat', () => {
       false,
     ]);
     // A direct chat shows no name above the bubbles; the name is still there for screen readers.
-    expect(await page.locator('#messages li.msg .sender:not(.visually-hidden)').count()).toBe(0);
+    expect(await page.locator('#messages li.msg.named').count()).toBe(0);
     // The time sits in the bubble; the full date is its title.
     const time = page.locator('#messages li.msg .bubble time').first();
     expect(await time.getAttribute('title')).toMatch(/\d{4}/);

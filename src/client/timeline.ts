@@ -71,7 +71,7 @@ export function layOut(list: HTMLElement, me: number, isGroup: boolean, otherRea
     const first = afterDivider || startsGroup(prev, cur, offset);
     li.classList.toggle('first', first);
     const named = first && isGroup && cur.senderId !== me;
-    li.querySelector('.sender')?.classList.toggle('visually-hidden', !named);
+    li.classList.toggle('named', named);
     const time = li.querySelector<HTMLTimeElement>('.bubble time');
     if (time && time.dateTime) {
       const d = new Date(time.dateTime);
