@@ -72,9 +72,21 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
     res.locals.csrfToken = () => '';
     next();
   });
+  app.use((_req, res, next) => {
+    res.locals.startedAt = performance.now();
+    next();
+  });
   app.use(
     pinoHttp({
       logger,
+      // A person watching `npm start` sees what went wrong or slow, not every inbox refresh.
+      customLogLevel: (_req, res, err) => {
+        if (err || res.statusCode >= 500) return 'error';
+        if (res.statusCode >= 400) return 'warn';
+        const started = (res as unknown as { locals?: { startedAt?: number } }).locals?.startedAt;
+        const slow = started !== undefined && performance.now() - started > SLOW_REQUEST_MS;
+        return slow || config.isProduction ? 'info' : 'debug';
+      },
       genReqId: (req, res) => {
         const id = randomUUID();
         res.setHeader('X-Request-Id', id);
@@ -171,6 +183,9 @@ const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
     else res.send(html);
   });
 };
+
+/** A request slower than this is logged even in development. */
+const SLOW_REQUEST_MS = 500;
 
 /** Shown without JavaScript; the browser script rewrites it in the reader's own time zone. */
 function formatTime(value: Date | string): string {
