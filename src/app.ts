@@ -21,7 +21,7 @@ import { makeLimits } from './core/http/limits.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface AppOptions {
-  config: Pick<Config, 'isProduction' | 'trustProxy' | 'rateLimit'>;
+  config: Pick<Config, 'isProduction' | 'trustProxy' | 'rateLimit'> & Partial<Pick<Config, 'env'>>;
   /** Built once by server.ts, shared with the socket server. */
   session: SessionSetup;
 }
@@ -85,7 +85,7 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
         if (res.statusCode >= 400) return 'warn';
         const started = (res as unknown as { locals?: { startedAt?: number } }).locals?.startedAt;
         const slow = started !== undefined && performance.now() - started > SLOW_REQUEST_MS;
-        return slow || config.isProduction ? 'info' : 'debug';
+        return slow || config.env !== 'development' ? 'info' : 'debug';
       },
       genReqId: (req, res) => {
         const id = randomUUID();
