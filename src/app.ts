@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import express, { type ErrorRequestHandler } from 'express';
 import helmet from 'helmet';
+import * as timeline from './shared/timeline.js';
 import { pinoHttp } from 'pino-http';
 import type { Config } from './core/config.js';
 import { AppError } from './core/errors.js';
@@ -20,7 +21,7 @@ import { makeLimits } from './core/http/limits.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface AppOptions {
-  config: Pick<Config, 'isProduction' | 'trustProxy' | 'rateLimit'>;
+  config: Pick<Config, 'isProduction' | 'trustProxy' | 'rateLimit'> & Partial<Pick<Config, 'env'>>;
   /** Built once by server.ts, shared with the socket server. */
   session: SessionSetup;
 }
@@ -40,6 +41,8 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
   app.disable('x-powered-by');
   app.locals.formatTime = formatTime;
   app.locals.firstLine = firstLine;
+  // The message list's rules, shared with the browser script (src/shared/timeline.ts).
+  Object.assign(app.locals, timeline);
 
   app.use(
     helmet({
@@ -69,9 +72,21 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
     res.locals.csrfToken = () => '';
     next();
   });
+  app.use((_req, res, next) => {
+    res.locals.startedAt = performance.now();
+    next();
+  });
   app.use(
     pinoHttp({
       logger,
+      // A person watching `npm start` sees what went wrong or slow, not every inbox refresh.
+      customLogLevel: (_req, res, err) => {
+        if (err || res.statusCode >= 500) return 'error';
+        if (res.statusCode >= 400) return 'warn';
+        const started = (res as unknown as { locals?: { startedAt?: number } }).locals?.startedAt;
+        const slow = started !== undefined && performance.now() - started > SLOW_REQUEST_MS;
+        return slow || config.env !== 'development' ? 'info' : 'debug';
+      },
       genReqId: (req, res) => {
         const id = randomUUID();
         res.setHeader('X-Request-Id', id);
@@ -169,9 +184,13 @@ const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
   });
 };
 
+/** A request slower than this is logged even in development. */
+const SLOW_REQUEST_MS = 500;
+
 /** Shown without JavaScript; the browser script rewrites it in the reader's own time zone. */
 function formatTime(value: Date | string): string {
   const d = typeof value === 'string' ? new Date(value) : value;
+  if (Number.isNaN(d.getTime())) return ''; // the empty message <template> the script fills
   return `${d.toISOString().slice(0, 10)} ${d.toISOString().slice(11, 16)} UTC`;
 }
 

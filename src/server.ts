@@ -114,7 +114,7 @@ export async function main(): Promise<void> {
     const shown = ['0.0.0.0', '127.0.0.1', '::'].includes(config.host) ? 'localhost' : config.host;
     log.info(
       { ms: Date.now() - started, database: config.databaseUrl ? 'server' : 'embedded' },
-      `Leo's Chat room is ready on http://${shown}:${port}`,
+      `Leo's Chat room is ready on http://${shown}:${port} (database: ${config.databaseUrl ? 'server' : 'embedded'})`,
     );
     starting = false;
     if (stopping) await shutdown('stopped while starting');

@@ -27,7 +27,11 @@ function main() {
   const inbox = document.getElementById('inbox');
   // The inbox list is re-rendered by the server and swapped in: one source of truth.
   const refreshInbox = debounce(() => {
-    void fetch('/inbox', { credentials: 'same-origin', headers: { accept: 'text/html' } })
+    const active = document.getElementById('inbox')?.dataset.active;
+    void fetch(active ? `/inbox?active=${active}` : '/inbox', {
+      credentials: 'same-origin',
+      headers: { accept: 'text/html' },
+    })
       // A redirect (to the login page, say) is not an inbox.
       .then((r) => (r.ok && !r.redirected ? r.text() : Promise.reject(new Error(String(r.status)))))
       .then((html) => {

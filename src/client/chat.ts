@@ -6,7 +6,8 @@ import { ACK_TIMEOUT, createSync } from './sync.js';
 import { startTyping } from './typing.js';
 import { showConnection, showPresence } from './connection.js';
 import { startOlderPages } from './older.js';
-import { el, localizeTime, uuid } from './util.js';
+import { el, uuid } from './util.js';
+import { layOut, renderMessage, showSeen, type MessageFields } from './timeline.js';
 import { loadOutbox, saveOutbox } from './outbox.js';
 
 const ENGAGING = ['pointerdown', 'keydown', 'wheel', 'touchstart'] as const;
@@ -62,32 +63,9 @@ export function startChat(
     newButton.hidden = true;
   };
 
-  function messageItem(m: {
-    senderId: number | null;
-    senderName: string;
-    body: string;
-    createdAt: string;
-  }) {
-    const mine = m.senderId === me;
-    const time = el('time');
-    time.dateTime = m.createdAt;
-    localizeTime(time);
-    const li = el(
-      'li',
-      {
-        className: `msg ${mine ? 'mine' : 'theirs'}${m.senderId === null ? ' deleted-sender' : ''}`,
-      },
-      el(
-        'div',
-        { className: 'meta' },
-        // Isolated: a name's bidi characters cannot reorder the time beside it.
-        el('span', { className: 'sender' }, el('bdi', { text: mine ? 'You' : m.senderName })),
-        time,
-      ),
-      el('p', { className: 'body', text: m.body }),
-    );
-    return li;
-  }
+  const isGroup = log.dataset.group === 'true';
+  const relayout = () => layOut(list, me, isGroup, otherRead);
+  const messageItem = (m: MessageFields) => renderMessage(m, me);
 
   /** Puts a stored message in id order, once, replacing its "sending" copy. */
   function addMessage(m: MessageDto) {
@@ -106,9 +84,6 @@ export function startChat(
     known.add(m.id);
     const wasAtBottom = atBottom();
     const li = messageItem(m);
-    li.id = `m${m.id}`;
-    li.dataset.id = String(m.id);
-    li.dataset.clientId = m.clientId;
     const mine = pending.get(m.clientId);
     if (mine) {
       pending.delete(m.clientId);
@@ -122,7 +97,7 @@ export function startChat(
       list.insertBefore(li, after ?? firstPending ?? null);
     }
     list.querySelector('li.empty')?.remove();
-    showReceipt();
+    relayout();
     if (m.senderId !== me) {
       if (m.senderId !== null) typing.show(m.senderName, false);
       if (wasAtBottom) toBottom();
@@ -203,10 +178,10 @@ export function startChat(
   }
 
   function queue(clientId: string, body: string, createdAt: string) {
-    const li = messageItem({ senderId: me, senderName: 'You', body, createdAt });
-    li.dataset.clientId = clientId;
+    const li = messageItem({ clientId, senderId: me, senderName: 'You', body, createdAt });
     list.append(li);
     list.querySelector('li.empty')?.remove();
+    relayout();
     pending.set(clientId, { li, body, createdAt, retryable: true, attempts: 0 });
     persist();
   }
@@ -226,19 +201,23 @@ export function startChat(
     send(clientId);
   });
 
+  // A touch keyboard has no Shift: there Enter makes a new line and the Send button sends.
+  const touch = matchMedia('(pointer: coarse)').matches;
   box.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && !touch) {
       e.preventDefault();
       form.requestSubmit();
     }
   });
 
+  // The count shows only near the limit; the box grows with what is typed, up to a few lines.
   function updateCounter() {
     const n = [...box.value].length;
-    counter.textContent = n
-      ? `${n.toLocaleString('en')} / ${max.toLocaleString('en')}`
-      : `${max.toLocaleString('en')} characters at most`;
+    counter.textContent = `${n.toLocaleString('en')} / ${max.toLocaleString('en')}`;
+    counter.hidden = n < max * 0.9;
     counter.classList.toggle('over', n > max);
+    box.style.height = 'auto';
+    box.style.height = `${Math.min(box.scrollHeight + 2, 160)}px`;
   }
 
   // ——— typing ———
@@ -271,13 +250,7 @@ export function startChat(
     socket.emit('conversation:read', { conversationId, messageId: last }, () => onCounts());
   }
 
-  function showReceipt() {
-    list.querySelectorAll('.receipt').forEach((r) => r.remove());
-    const mine = [...list.querySelectorAll<HTMLElement>('li.msg.mine[data-id]')].filter(
-      (li) => Number(li.dataset.id) <= otherRead,
-    );
-    mine.at(-1)?.append(el('p', { className: 'receipt', text: 'Seen' }));
-  }
+  const showReceipt = () => showSeen(list, me, otherRead);
 
   socket.on('conversation:read', (r) => {
     if (r.conversationId !== conversationId) return;
@@ -322,7 +295,7 @@ export function startChat(
     }
   });
   // Older pages only on the newest page: an older page links to its neighbours instead.
-  if (latest) startOlderPages({ conversationId, log, list, known, onLoaded: showReceipt });
+  if (latest) startOlderPages({ conversationId, log, list, known, onLoaded: relayout });
   document.addEventListener('visibilitychange', markReadIfSeen);
 
   // Messages left unsent by an earlier visit (offline, closed tab) are shown and sent again.
@@ -338,8 +311,12 @@ export function startChat(
   persist(); // drops what the page showed as stored already
 
   updateCounter();
-  if (latest && !location.hash) toBottom();
-  else if (location.hash)
+  relayout();
+  log.classList.add('live'); // the script places the scroll itself from here on
+  // Opens at the first unread message (the divider stays until the conversation is left).
+  const unreadDivider = document.getElementById('unread');
+  if (location.hash && location.hash !== '#unread')
     document.getElementById(location.hash.slice(1))?.scrollIntoView({ block: 'end' });
-  showReceipt();
+  else if (unreadDivider && latest) unreadDivider.scrollIntoView({ block: 'start' });
+  else if (latest) toBottom();
 }

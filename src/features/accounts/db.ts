@@ -61,6 +61,10 @@ export async function findPasswordHash(db: Db, id: number): Promise<string | und
   return rows[0]?.h;
 }
 
+export async function updateDisplayName(db: Db, id: number, displayName: string): Promise<void> {
+  await db.query('UPDATE users SET display_name = $2 WHERE id = $1', [id, displayName]);
+}
+
 export async function updatePasswordHash(db: Db, id: number, passwordHash: string): Promise<void> {
   await db.query('UPDATE users SET password_hash = $2 WHERE id = $1', [id, passwordHash]);
 }

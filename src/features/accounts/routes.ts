@@ -91,6 +91,18 @@ export function accountRoutes(
     res.render('account', { values: {}, errors: {} });
   });
 
+  r.post('/account/name', requireUser, async (req, res) => {
+    try {
+      await accounts.changeDisplayName(ctx, userId(res), req.body);
+      flash(req, 'Your display name was changed.');
+      await saveSession(req);
+      res.redirect(303, '/account');
+    } catch (err) {
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      renderForm(res, 'account', err, { displayName: body.displayName });
+    }
+  });
+
   r.post('/account/password', requireUser, async (req, res) => {
     try {
       const id = userId(res);

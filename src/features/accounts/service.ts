@@ -89,6 +89,16 @@ async function checkPassword(ctx: AppContext, userId: number, password: string, 
 }
 
 /** Changes the password and ends every other session of the user (their sockets too). */
+/** A new display name, with the signup's rules (invisible characters stripped, length). */
+export async function changeDisplayName(
+  ctx: AppContext,
+  id: number,
+  input: unknown,
+): Promise<void> {
+  const { displayName } = parseFields(z.object({ displayName: displayNameSchema }), input);
+  await users.updateDisplayName(ctx.db, id, displayName);
+}
+
 export async function changePassword(
   ctx: AppContext,
   userId: number,

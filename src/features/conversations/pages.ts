@@ -17,8 +17,13 @@ export function pageRoutes(ctx: AppContext): Router {
   });
 
   // The inbox list alone: the browser script swaps it in when something changes.
-  r.get('/inbox', requireUser, async (_req, res) => {
-    res.render('partials/inbox', { inbox: await conversations.inbox(ctx, userId(res)) });
+  // `active` marks the conversation open beside it (desktop's two panes); only a display hint.
+  r.get('/inbox', requireUser, async (req, res) => {
+    const active = Number(req.query.active);
+    res.render('partials/inbox', {
+      inbox: await conversations.inbox(ctx, userId(res)),
+      activeId: Number.isSafeInteger(active) && active > 0 ? active : undefined,
+    });
   });
 
   r.get('/search', requireUser, (req, res, next) => {

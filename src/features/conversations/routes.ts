@@ -36,7 +36,10 @@ async function renderConversation(
 ) {
   const me = userId(res);
   const view = await conversations.conversationView(ctx, me, id, opts.before);
-  const online = await ctx.notify.onlineAmong(view.others.map((o) => o.id));
+  const [online, inbox] = await Promise.all([
+    ctx.notify.onlineAmong(view.others.map((o) => o.id)),
+    conversations.inbox(ctx, me), // the desktop's left pane
+  ]);
   // Loading the page never moves the read mark: another site can make the browser load it.
   // The script marks what is on screen; without it, the "Mark as read" button or a reply does.
   const unread = view.messages.some(
@@ -52,6 +55,7 @@ async function renderConversation(
     clientId: randomUUID(),
     maxBody: MAX_BODY,
     online,
+    inbox,
     me,
     unread,
     fromElsewhere: opts.fromElsewhere ?? false,
