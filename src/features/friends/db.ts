@@ -164,13 +164,13 @@ export async function listBlocked(db: Db, me: number): Promise<PersonRow[]> {
 
 /**
  * Who may watch this user (presence, last seen): friends, and the other members of
- * conversations the user accepted; never someone either of them blocked.
+ * conversations the user accepted (unless they hid it); never across a block.
  */
 export async function listWatchers(db: Db, userId: number): Promise<number[]> {
   const { rows } = await db.query<{ id: number }>(
     `SELECT om.user_id AS id FROM conversation_members me
      JOIN conversation_members om ON om.conversation_id = me.conversation_id AND om.user_id <> $1
-     WHERE me.user_id = $1 AND me.state = 'accepted'
+     WHERE me.user_id = $1 AND me.state = 'accepted' AND om.state <> 'declined'
      UNION
      SELECT CASE WHEN from_id = $1 THEN to_id ELSE from_id END FROM friend_requests
      WHERE (from_id = $1 OR to_id = $1) AND state = 'accepted'

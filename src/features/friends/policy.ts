@@ -45,12 +45,12 @@ const blockedBetween = (m: Members, a: number, b: number) =>
 
 /**
  * May the viewer see the subject's presence, typing and read marks in this conversation?
- * Only once the subject accepted it, and never across a block.
+ * Only once the subject accepted it, not by one who hid it, and never across a block.
  */
 export function mayWatch(m: Members, viewer: number, subject: number): boolean {
   if (viewer === subject) return true;
   return (
-    m.state.has(viewer) &&
+    (m.state.get(viewer) ?? 'declined') !== 'declined' &&
     m.state.get(subject) === 'accepted' &&
     !blockedBetween(m, viewer, subject)
   );
