@@ -227,7 +227,9 @@ describe('message requests', () => {
     expect(reply.status).toBe(303);
     const after = await bo.agent.get('/');
     expect(after.text.split('<h2>Requests</h2>')[0]).toContain(`/conversations/${id}`);
-    expect((await ann.agent.get(`/conversations/${id}`)).text).toContain('class="presence');
+    const annPage = (await ann.agent.get(`/conversations/${id}`)).text;
+    expect(annPage).toContain('class="presence');
+    expect(annPage).toContain('>Block</button>');
   });
 
   it('a declined request is hidden from the one who declined, and the sender still sees it pending', async () => {
