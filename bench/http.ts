@@ -1,4 +1,5 @@
-// The app over HTTP as a browser uses it: one cookie jar per user (only chat.sid matters),
+// The app over HTTP as a browser uses it: one cookie jar per user (the session's chat.sid,
+// and before login the form token's own cookie),
 // CSRF tokens scraped from the pages, redirects not followed.
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -11,7 +12,11 @@ export interface Page {
 }
 
 export class Browser {
-  cookie = '';
+  private readonly jar = new Map<string, string>();
+
+  get cookie(): string {
+    return [...this.jar.values()].join('; ');
+  }
 
   constructor(readonly baseUrl: string) {}
 
@@ -35,7 +40,8 @@ export class Browser {
       signal: AbortSignal.timeout(20_000),
     });
     for (const c of res.headers.getSetCookie()) {
-      if (c.startsWith('chat.sid=')) this.cookie = c.split(';')[0]!;
+      const pair = c.split(';')[0]!;
+      this.jar.set(pair.split('=')[0]!, pair);
     }
     return { status: res.status, location: res.headers.get('location'), text: await res.text() };
   }
@@ -85,8 +91,16 @@ export async function signUp(baseUrl: string, runId: string, index: number): Pro
   return { index, id, email, browser };
 }
 
-/** POST /conversations {email}: the one direct conversation of the two, as the search page does. */
+/**
+ * The two become friends ("Add friend", then "Accept"), then POST /conversations {email}:
+ * the one direct conversation of the two, as the search page does. Between strangers the
+ * first message would be a request (three messages, then "waiting for them to accept").
+ */
 export async function openDirect(from: BenchUser, to: BenchUser): Promise<number> {
+  const asked = await from.browser.post('/friends/requests', { email: to.email }, '/search');
+  if (asked.status !== 303) throw new Error(`POST /friends/requests answered ${asked.status}`);
+  const accepted = await to.browser.post(`/friends/${from.id}/accept`, {}, '/friends');
+  if (accepted.status !== 303) throw new Error(`accepting a friend answered ${accepted.status}`);
   const res = await from.browser.post('/conversations', { email: to.email }, '/');
   const id = Number(/^\/conversations\/(\d+)$/.exec(res.location ?? '')?.[1]);
   if (res.status !== 303 || !id) {
