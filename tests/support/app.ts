@@ -174,7 +174,9 @@ export function sessionCookie(res: { headers: Record<string, unknown> }): string
  * Makes two people friends through the pages: "Add friend" on a search result, then
  * "Accept" on the Friends page. Between friends, chats work as they always did.
  */
-export async function befriend(a: TestUser, b: TestUser): Promise<void> {
+export type Person = Pick<TestUser, 'agent' | 'email' | 'id'>;
+
+export async function befriend(a: Person, b: Person): Promise<void> {
   const asked = await post(a.agent, '/friends/requests', { email: b.email }, '/search');
   if (asked.status !== 303) throw new Error(`friend request failed: ${asked.status}`);
   const accepted = await post(b.agent, `/friends/${a.id}/accept`, {}, '/friends');

@@ -74,9 +74,10 @@ export function deliverTo(m: Members, senderId: number, ids: number[]): number[]
 
 /** A send waits on acceptance when no other member has accepted it without blocking the sender. */
 export function sendIsPending(m: Members, senderId: number): boolean {
-  return !m.ids.some(
-    (id) => id !== senderId && m.state.get(id) === 'accepted' && !blockedBetween(m, id, senderId),
-  );
+  const others = m.ids.filter((id) => id !== senderId);
+  // Alone (the other deleted their account, or left): nobody to wait for, as before.
+  if (!others.length) return false;
+  return !others.some((id) => m.state.get(id) === 'accepted' && !blockedBetween(m, id, senderId));
 }
 
 /** A request's sender may leave a few messages; then the same answer, blocked or not. */
