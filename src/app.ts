@@ -11,6 +11,7 @@ import { AppError } from './core/errors.js';
 import type { AppContext } from './core/context.js';
 import * as accounts from './features/accounts/service.js';
 import { answerFor } from './core/answers.js';
+import { friendRoutes } from './features/friends/routes.js';
 import { conversationRoutes } from './features/conversations/routes.js';
 import { refreshSession, type SessionSetup } from './core/http/session.js';
 import { accountRoutes } from './features/accounts/routes.js';
@@ -153,6 +154,7 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
   app.use(csrf.protect);
 
   const limits = makeLimits(ctx, config.rateLimit);
+  app.use(friendRoutes(ctx));
   app.use(accountRoutes(ctx, limits));
   app.use(pageRoutes(ctx));
   app.use(conversationRoutes(ctx));

@@ -9,6 +9,7 @@ import {
   openChat,
   sendByForm,
   signUp,
+  post,
   startTestApp,
   uniqueEmail,
   type TestApp,
@@ -73,6 +74,13 @@ describe.skipIf(!hasChromium)('read receipts in a real browser', () => {
     ).rows[0]!.id;
 
     const ann = await signUp(app, { displayName: 'Ann' });
+    // Friends first (a stranger would not see Bo's read marks): Ann asks, Bo accepts.
+    expect((await post(ann.agent, '/friends/requests', { email: boEmail }, '/search')).status).toBe(
+      303,
+    );
+    await bo.goto('/friends');
+    await bo.getByRole('button', { name: 'Accept', exact: true }).click();
+    await bo.waitForURL(/\/friends$/);
     const conversationId = await openChat(ann, { email: boEmail });
     const first = await sendByForm(ann, conversationId, 'Are you there?');
 

@@ -71,6 +71,15 @@ describe.skipIf(!hasChromium)('two people chatting in real browsers', () => {
     await ann.getByRole('button', { name: 'Search' }).click();
     await expect.poll(() => ann.locator('.result-name').textContent()).toBe('Bo');
     await shot(ann, 'search-desktop');
+    // They become friends first (a stranger's first message would be a request: see
+    // browser-friends.test.ts): Ann adds Bo, Bo accepts on his Friends page.
+    await ann.getByRole('button', { name: 'Add friend' }).click();
+    await ann.waitForURL(/\/friends$/);
+    await bo.getByRole('link', { name: 'Friends' }).click();
+    await bo.getByRole('button', { name: 'Accept' }).click();
+    await bo.waitForURL(/\/friends$/);
+    await bo.getByRole('link', { name: 'Home' }).click();
+    await ann.goto(`/search?email=${encodeURIComponent(boEmail)}`);
     await ann.getByRole('button', { name: 'Message' }).click();
     await ann.waitForURL(/\/conversations\/\d+$/);
 

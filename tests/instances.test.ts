@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase } from './support/db.js';
 import { REDIS, reachable } from './support/redis.js';
-import { post } from './support/app.js';
+import { befriend, post } from './support/app.js';
 import { freePort, reapServers, signUpAt, spawnServer } from './support/fault.js';
 import {
   ask,
@@ -55,6 +55,7 @@ describe.each(variants)('two instances with %s fan-out', (_name, adapterEnv, ava
 
         const ann = await signUpAt(one.url, 'Ann');
         const bo = await signUpAt(two.url, 'Bo');
+        await befriend(ann, bo); // friends chat as before; strangers: friends-policy.test.ts
         const open = await post(ann.agent, '/conversations', { email: bo.email }, '/search');
         const conversationId = Number(
           /\/conversations\/(\d+)/.exec(open.headers.location as string)![1],

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterEach, expect, it } from 'vitest';
 import { createTestDatabase } from './support/db.js';
-import { post } from './support/app.js';
+import { befriend, post } from './support/app.js';
 import { freePort, reapServers, signUpAt, spawnServer } from './support/fault.js';
 import { ask, closeSockets, openSocket, record, send, until, waitFor } from './support/sockets.js';
 
@@ -30,6 +30,7 @@ it('after a member is removed, no message committed afterwards reaches them on e
     ]);
     const ann = await signUpAt(one.url, 'Ann');
     const bo = await signUpAt(two.url, 'Bo');
+    await befriend(ann, bo); // friends chat as before; strangers: friends-policy.test.ts
     const open = await post(ann.agent, '/conversations', { email: bo.email }, '/search');
     const conversationId = Number(
       /\/conversations\/(\d+)/.exec(open.headers.location as string)![1],

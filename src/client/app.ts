@@ -42,6 +42,9 @@ function main() {
         const fresh = tpl.content.firstElementChild;
         if (!fresh) return;
         current.replaceWith(fresh);
+        // Message requests sit beside the inbox and change with it.
+        const requests = tpl.content.getElementById('requests');
+        if (requests) document.getElementById('requests')?.replaceWith(requests);
         localizeTimes(fresh);
         setUnread(Number((fresh as HTMLElement).dataset.unreadTotal ?? 0));
       })

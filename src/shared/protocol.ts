@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'wrong_login'
   | 'csrf'
   | 'rate_limited'
+  | 'awaiting_acceptance' // a message request's sender wrote the few allowed; not retryable
   | 'session_ended' // the socket's session is gone: log in again
   | 'too_many_sockets' // refused at the handshake: too many tabs or devices
   | 'unavailable' // the database is not answering

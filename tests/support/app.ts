@@ -170,8 +170,34 @@ export function sessionCookie(res: { headers: Record<string, unknown> }): string
   return set?.find((c) => c.startsWith('chat.sid='))?.split(';')[0];
 }
 
-/** Opens (or finds) the direct conversation by the other's email, as the search page's button does. */
-export async function openChat(from: TestUser, to: Pick<TestUser, 'email'>): Promise<number> {
+/**
+ * Makes two people friends through the pages: "Add friend" on a search result, then
+ * "Accept" on the Friends page. Between friends, chats work as they always did.
+ */
+export type Person = Pick<TestUser, 'agent' | 'email' | 'id'>;
+
+export async function befriend(a: Person, b: Person): Promise<void> {
+  const asked = await post(a.agent, '/friends/requests', { email: b.email }, '/search');
+  if (asked.status !== 303) throw new Error(`friend request failed: ${asked.status}`);
+  const accepted = await post(b.agent, `/friends/${a.id}/accept`, {}, '/friends');
+  if (accepted.status === 303) return;
+  // Nothing to accept: fine only if they already were friends.
+  const page = await b.agent.get('/friends');
+  const friends = page.text.split('<h2>Your friends</h2>')[1]?.split('</ul>')[0] ?? '';
+  if (!friends.includes(a.email)) throw new Error(`accepting failed: ${accepted.status}`);
+}
+
+/**
+ * Opens (or finds) the direct conversation by the other's email, as the search page's button
+ * does. Given the other's whole account, the two become friends first, so the chat is an
+ * ordinary one (live both ways, presence, typing); given only an email, a first message
+ * to a stranger is a message request.
+ */
+export async function openChat(
+  from: TestUser,
+  to: Pick<TestUser, 'email'> | TestUser,
+): Promise<number> {
+  if ('agent' in to) await befriend(from, to);
   const res = await post(from.agent, '/conversations', { email: to.email }, '/search');
   if (res.status !== 303) throw new Error(`opening a chat failed: ${res.status}`);
   return Number(/\/conversations\/(\d+)/.exec(String(res.headers.location))![1]);

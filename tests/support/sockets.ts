@@ -4,7 +4,7 @@ import request from 'supertest';
 import { io, type Socket } from 'socket.io-client';
 import { expect } from 'vitest';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../src/shared/protocol.js';
-import { post, sessionCookie, type Agent, type TestApp, type TestUser } from './app.js';
+import { befriend, post, sessionCookie, type Agent, type TestApp, type TestUser } from './app.js';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 type Untyped = Socket; // any event, any payload: for garbage and reserved events
@@ -226,8 +226,9 @@ export function disconnection(socket: ClientSocket, timeoutMs = 3000): Promise<s
   });
 }
 
-/** The one direct conversation of two users, started over HTTP as the page does. */
+/** The one direct conversation of two friends, started over HTTP as the page does. */
 export async function openDirect(from: TestUser, to: TestUser): Promise<number> {
+  await befriend(from, to);
   const res = await post(from.agent, '/conversations', { email: to.email }, '/search');
   const id = /\/conversations\/(\d+)/.exec(String(res.headers.location))?.[1];
   if (res.status !== 303 || !id) throw new Error(`could not start a conversation: ${res.status}`);

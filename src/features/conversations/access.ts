@@ -1,22 +1,30 @@
 // The one access decision for a conversation. Every route and socket handler
-// that names a conversation asks here first; roles, message requests and
-// blocks will plug in here too.
+// that names a conversation asks here first: membership, the member's answer
+// (a hidden request is not found), and for a send whether the others accepted
+// (friends/policy.ts). What it reads comes from the member cache, so deciding a
+// send between friends costs no query.
 import type { AppContext } from '../../core/context.js';
 import { notFound } from '../../core/errors.js';
-import { listMemberIds } from './db.js';
+import { loadMembers as queryMembers } from './db.js';
+import type { MemberState, Members } from './member-cache.js';
+import { checkRequestAllowance, sendIsPending } from '../friends/policy.js';
 
 /** What the user wants to do: read it, write to it, or change it (members, title). */
 export type Need = 'read' | 'send' | 'manage';
 
 export interface ConversationAccess {
   conversationId: number;
-  /** Everyone in the conversation, the user included: who hears of what happens in it. */
+  /** Everyone in the conversation, the user included. Who may hear what: friends/policy.ts. */
   memberIds: number[];
+  members: Members;
+  /** The user's own answer: 'accepted', or 'request' (not answered yet). */
+  state: MemberState;
 }
 
 /**
- * Allows or throws "not found": a conversation you are not in gets the same answer
- * as one that does not exist. Today every member may do everything.
+ * Allows or throws "not found": a conversation you are not in, or one you declined, gets
+ * the same answer as one that does not exist. A send to someone who has not accepted
+ * (or who blocked you: the same answer) is allowed a few times, then refused.
  */
 export async function accessConversation(
   ctx: AppContext,
@@ -24,9 +32,13 @@ export async function accessConversation(
   conversationId: number,
   need: Need,
 ): Promise<ConversationAccess> {
-  const memberIds = await loadMembers(ctx, conversationId, user.id, need);
-  if (!memberIds.includes(user.id)) throw notFound('That conversation');
-  return { conversationId, memberIds };
+  const members = await loadMembers(ctx, conversationId, user.id, need);
+  const state = members.state.get(user.id);
+  if (!state || state === 'declined') throw notFound('That conversation');
+  if (need === 'send' && sendIsPending(members, user.id)) {
+    await checkRequestAllowance(ctx, conversationId, user.id);
+  }
+  return { conversationId, memberIds: members.ids, members, state };
 }
 
 async function loadMembers(
@@ -34,11 +46,11 @@ async function loadMembers(
   conversationId: number,
   userId: number,
   need: Need,
-): Promise<number[]> {
+): Promise<Members> {
   const cached = ctx.members.get(conversationId);
   // Changing a conversation is rare and must see the latest members: never from the cache.
-  if (need !== 'manage' && cached?.includes(userId)) return cached;
+  if (need !== 'manage' && cached?.state.has(userId)) return cached;
   // Not cached, or cached without this user (who may have just joined): ask the database,
   // once for all the requests that miss at the same moment.
-  return ctx.members.load(conversationId, () => listMemberIds(ctx.db, conversationId));
+  return ctx.members.load(conversationId, () => queryMembers(ctx.db, conversationId));
 }

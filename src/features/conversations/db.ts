@@ -1,4 +1,5 @@
 import type { Db } from '../../core/db/pool.js';
+import type { MemberState, Members } from './member-cache.js';
 
 export interface InboxRow {
   id: number;
@@ -22,8 +23,17 @@ export interface ConversationRow {
 
 export const directKey = (a: number, b: number) => (a < b ? `${a}:${b}` : `${b}:${a}`);
 
-/** Finds or makes the one direct conversation of a pair; safe when both start it at once. */
-export async function findOrCreateDirect(tx: Db, a: number, b: number): Promise<number> {
+/**
+ * Finds or makes the one direct conversation of a pair; safe when both start it at once.
+ * The opener `a` accepts it (reopening a hidden or unanswered one accepts it too); `b`
+ * joins with `bState` ('request' unless friends) and keeps whatever answer they gave.
+ */
+export async function findOrCreateDirect(
+  tx: Db,
+  a: number,
+  b: number,
+  bState: MemberState,
+): Promise<number> {
   const key = directKey(a, b);
   const inserted = await tx.query<{ id: number }>(
     `INSERT INTO conversations (kind, direct_key, created_by) VALUES ('direct', $1, $2)
@@ -39,10 +49,12 @@ export async function findOrCreateDirect(tx: Db, a: number, b: number): Promise<
     id = found.rows[0]!.id;
   }
   await tx.query(
-    `INSERT INTO conversation_members (conversation_id, user_id)
-     SELECT $1, u.id FROM users u WHERE u.id = ANY($2::bigint[])
-     ON CONFLICT DO NOTHING`,
-    [id, [a, b]],
+    `INSERT INTO conversation_members (conversation_id, user_id, state)
+     SELECT $1, u.id, CASE WHEN u.id = $2 THEN 'accepted' ELSE $4 END
+     FROM users u WHERE u.id = ANY(ARRAY[$2, $3]::bigint[])
+     ON CONFLICT (conversation_id, user_id) DO UPDATE SET state = 'accepted'
+       WHERE conversation_members.user_id = $2 AND conversation_members.state <> 'accepted'`,
+    [id, a, b, bState],
   );
   return id;
 }
@@ -63,12 +75,22 @@ export async function findConversationFor(
   return rows[0];
 }
 
-export async function listMemberIds(db: Db, conversationId: number): Promise<number[]> {
-  const { rows } = await db.query<{ id: number }>(
-    'SELECT user_id AS id FROM conversation_members WHERE conversation_id = $1',
+/** The members with their answers and the blocks among them: what the access policy reads. */
+export async function loadMembers(db: Db, conversationId: number): Promise<Members> {
+  const { rows } = await db.query<{ id: number; state: MemberState; blocked: number[] }>(
+    `SELECT m.user_id AS id, m.state,
+            ARRAY(SELECT b.blocked_id FROM blocks b
+                  JOIN conversation_members o
+                    ON o.conversation_id = m.conversation_id AND o.user_id = b.blocked_id
+                  WHERE b.blocker_id = m.user_id) AS blocked
+     FROM conversation_members m WHERE m.conversation_id = $1`,
     [conversationId],
   );
-  return rows.map((r) => r.id);
+  return {
+    ids: rows.map((r) => Number(r.id)),
+    state: new Map(rows.map((r) => [Number(r.id), r.state])),
+    blocks: new Set(rows.flatMap((r) => r.blocked.map((b) => `${r.id}:${b}`))),
+  };
 }
 
 export interface MemberRow {
@@ -124,7 +146,8 @@ export async function listInbox(db: Db, userId: number, limit = 50): Promise<Inb
      LEFT JOIN LATERAL (
        SELECT u.id, u.display_name FROM conversation_members om JOIN users u ON u.id = om.user_id
        WHERE om.conversation_id = c.id AND om.user_id <> me.user_id LIMIT 1) other ON true
-     WHERE me.user_id = $1 AND (c.last_message_id IS NOT NULL OR c.created_by = $1)
+     WHERE me.user_id = $1 AND me.state = 'accepted'
+       AND (c.last_message_id IS NOT NULL OR c.created_by = $1)
      ORDER BY coalesce(c.last_message_at, c.created_at) DESC, c.id DESC
      LIMIT $2`,
     [userId, limit],
@@ -149,15 +172,4 @@ export async function advanceReadMark(
     [conversationId, userId, messageId],
   );
   return rows[0]?.mark;
-}
-
-/** Everyone who shares a conversation with the user (who should see their presence). */
-export async function listConversationPeers(db: Db, userId: number): Promise<number[]> {
-  const { rows } = await db.query<{ id: number }>(
-    `SELECT DISTINCT om.user_id AS id FROM conversation_members me
-     JOIN conversation_members om ON om.conversation_id = me.conversation_id
-     WHERE me.user_id = $1 AND om.user_id <> $1`,
-    [userId],
-  );
-  return rows.map((r) => r.id);
 }

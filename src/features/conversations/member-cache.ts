@@ -3,27 +3,40 @@
 // second a query for each would be most of the database's work. A change of
 // members reaches every instance's cache through invalidate() (member-events.ts
 // listens for the database's notification); the TTL only bounds what a lost
-// notification could leave behind.
+// notification could leave behind. Each entry also holds what the access policy needs
+// (each member's answer to the conversation, the blocks among members), so deciding a
+// send between friends costs no query.
+
+/** A member's answer: in the inbox, a request not answered yet, or hidden. */
+export type MemberState = 'accepted' | 'request' | 'declined';
+
+export interface Members {
+  ids: number[];
+  state: ReadonlyMap<number, MemberState>;
+  /** `${blocker}:${blocked}` for every member who blocked another member. */
+  blocks: ReadonlySet<string>;
+}
+
 export class MemberCache {
-  private readonly entries = new Map<number, { ids: number[]; expires: number }>();
-  private readonly loading = new Map<number, Promise<number[]>>();
+  private readonly entries = new Map<number, { members: Members; expires: number }>();
+  private readonly loading = new Map<number, Promise<Members>>();
 
   constructor(
     private readonly ttlMs = 30_000,
     private readonly maxEntries = 50_000,
   ) {}
 
-  get(conversationId: number): number[] | undefined {
+  get(conversationId: number): Members | undefined {
     const entry = this.entries.get(conversationId);
     if (!entry) return undefined;
     if (entry.expires < Date.now()) {
       this.entries.delete(conversationId);
       return undefined;
     }
-    return entry.ids;
+    return entry.members;
   }
 
-  set(conversationId: number, ids: number[]): void {
+  set(conversationId: number, members: Members): void {
     if (this.entries.size >= this.maxEntries) {
       // Drop the oldest insertion (Map keeps insertion order): cheap and good enough.
       const oldest = this.entries.keys().next().value;
@@ -31,21 +44,21 @@ export class MemberCache {
     }
     // A little jitter, so entries filled together do not all expire together.
     const expires = Date.now() + this.ttlMs * (0.75 + Math.random() * 0.5);
-    this.entries.set(conversationId, { ids, expires });
+    this.entries.set(conversationId, { members, expires });
   }
 
   /** Loads and caches, sharing one load among everyone who asks while it runs. */
-  load(conversationId: number, fetch: () => Promise<number[]>): Promise<number[]> {
+  load(conversationId: number, fetch: () => Promise<Members>): Promise<Members> {
     let pending = this.loading.get(conversationId);
     if (!pending) {
       // Invalidated meanwhile: the answer may predate the change, so it is not kept.
       const current = () => this.loading.get(conversationId) === pending;
       pending = fetch().then(
-        (ids) => {
-          if (!current()) return ids;
+        (members) => {
+          if (!current()) return members;
           this.loading.delete(conversationId);
-          if (ids.length) this.set(conversationId, ids);
-          return ids;
+          if (members.ids.length) this.set(conversationId, members);
+          return members;
         },
         (err: unknown) => {
           if (current()) this.loading.delete(conversationId);

@@ -3,6 +3,7 @@ import type { AppContext } from '../../core/context.js';
 import * as conversations from './service.js';
 import { requireUser, userId } from '../../core/http/helpers.js';
 import { AppError } from '../../core/errors.js';
+import { messageRequests } from '../friends/service.js';
 import { limitEmailLookups } from '../../core/http/limits.js';
 
 export function pageRoutes(ctx: AppContext): Router {
@@ -13,15 +14,24 @@ export function pageRoutes(ctx: AppContext): Router {
     if (!res.locals.user) {
       return res.render('welcome', { deleted: req.query.deleted === '1' });
     }
-    res.render('home', { inbox: await conversations.inbox(ctx, userId(res)) });
+    const [inbox, requests] = await Promise.all([
+      conversations.inbox(ctx, userId(res)),
+      messageRequests(ctx, userId(res)),
+    ]);
+    res.render('home', { inbox, requests });
   });
 
   // The inbox list alone: the browser script swaps it in when something changes.
   // `active` marks the conversation open beside it (desktop's two panes); only a display hint.
   r.get('/inbox', requireUser, async (req, res) => {
     const active = Number(req.query.active);
+    const [inbox, requests] = await Promise.all([
+      conversations.inbox(ctx, userId(res)),
+      messageRequests(ctx, userId(res)),
+    ]);
     res.render('partials/inbox', {
-      inbox: await conversations.inbox(ctx, userId(res)),
+      inbox,
+      requests,
       activeId: Number.isSafeInteger(active) && active > 0 ? active : undefined,
     });
   });

@@ -2,15 +2,21 @@ import { z } from 'zod';
 import { AppError, notFound } from '../../core/errors.js';
 import { withTransaction } from '../../core/db/pool.js';
 import * as conversations from './db.js';
-import * as users from '../accounts/db.js';
+import * as friends from '../friends/service.js';
 import type { AppContext } from '../../core/context.js';
 import { accessConversation } from './access.js';
+import { mayWatch } from '../friends/policy.js';
 import { emailSchema, parseFields } from '../../core/validation.js';
 import * as messages from '../messages/db.js';
 import { PAGE_SIZE, toDto } from '../messages/service.js';
 
 export type SearchResult =
-  | { status: 'found'; user: { id: number; displayName: string; email: string } }
+  | {
+      status: 'found';
+      user: { id: number; displayName: string; email: string };
+      /** For the "Add friend" button: already friends, asked, or asked by them. */
+      friend: 'friends' | 'sent' | 'asked' | 'none';
+    }
   | { status: 'none'; email: string }
   | { status: 'self'; email: string };
 
@@ -21,12 +27,14 @@ export async function searchByEmail(
   input: unknown,
 ): Promise<SearchResult> {
   const { email } = parseFields(z.object({ email: emailSchema }), input);
-  const user = await users.findUserByEmail(ctx.db, email);
-  if (!user) return { status: 'none', email };
-  if (user.id === meId) return { status: 'self', email };
+  // Blocked either way, or hidden from non-friends: the same answer as no account.
+  const found = await friends.findByEmail(ctx, meId, email);
+  if (found.status !== 'found') return { status: found.status, email };
+  const { user, rel } = found;
   return {
     status: 'found',
     user: { id: user.id, displayName: user.displayName, email: user.email },
+    friend: rel.friends ? 'friends' : rel.requested ? 'sent' : rel.requestedBy ? 'asked' : 'none',
   };
 }
 
@@ -37,12 +45,19 @@ export async function searchByEmail(
  */
 export async function openDirect(ctx: AppContext, meId: number, input: unknown): Promise<number> {
   const { email } = parseFields(z.object({ email: emailSchema }), input);
-  const other = await users.findUserByEmail(ctx.db, email);
-  if (!other) throw notFound('That person');
-  if (other.id === meId) {
+  const found = await friends.findByEmail(ctx, meId, email);
+  if (found.status === 'self') {
     throw new AppError(400, 'That is you: pick someone else to message.', 'invalid');
   }
-  return withTransaction(ctx.db, (tx) => conversations.findOrCreateDirect(tx, meId, other.id));
+  if (found.status === 'none') throw notFound('That person');
+  const { user: other, rel } = found;
+  // To someone who is not a friend, the first message is a request.
+  const theirs = rel.friends ? 'accepted' : 'request';
+  const id = await withTransaction(ctx.db, (tx) =>
+    conversations.findOrCreateDirect(tx, meId, other.id, theirs),
+  );
+  ctx.members.invalidate(id);
+  return id;
 }
 
 export async function inbox(ctx: AppContext, meId: number) {
@@ -55,7 +70,7 @@ export async function conversationView(
   conversationId: number,
   before?: number,
 ) {
-  await accessConversation(ctx, { id: meId }, conversationId, 'read');
+  const access = await accessConversation(ctx, { id: meId }, conversationId, 'read');
   // Access was just decided: read the page directly.
   const [conversation, members, page] = await Promise.all([
     conversations.findConversationFor(ctx.db, conversationId, meId),
@@ -65,6 +80,10 @@ export async function conversationView(
   if (!conversation) throw notFound('That conversation'); // left in the meantime
   const history = { messages: page.messages.map((m) => toDto(m)), hasMore: page.hasMore };
   const others = members.filter((m) => m.id !== meId);
+  // Presence, last seen and "Seen" only of those who accepted: a stranger watches no one.
+  const watchable = new Set(
+    others.filter((m) => mayWatch(access.members, meId, m.id)).map((m) => m.id),
+  );
   // Until both have written, the other is someone you have not talked with: their email is
   // shown beside the name, so a namesake cannot pass for a friend. The page usually answers.
   const other = others[0];
@@ -73,5 +92,13 @@ export async function conversationView(
     !other ||
     (senders.has(meId) && senders.has(other.id)) ||
     (page.hasMore && (await conversations.haveBothWritten(ctx.db, conversationId, meId, other.id)));
-  return { conversation, members, others, talkedBothWays, ...history };
+  return {
+    conversation,
+    members,
+    others,
+    watchable,
+    myState: access.state,
+    talkedBothWays,
+    ...history,
+  };
 }

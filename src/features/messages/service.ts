@@ -7,6 +7,8 @@ import type { AppContext } from '../../core/context.js';
 import { parseFields } from '../../core/validation.js';
 import { eventSchemas } from '../../shared/schemas.js';
 import * as trace from './trace.js';
+import { deliverTo, watchersIn } from '../friends/policy.js';
+import { acceptConversation } from '../friends/service.js';
 
 export const PAGE_SIZE = 50;
 const SYNC_LIMIT = 500;
@@ -44,7 +46,9 @@ export async function sendMessage(
   const marks: trace.Marks | undefined = trace.tracing ? { checks: trace.now() } : undefined;
   ctx.limits.send.take(sender.id);
   const data = parseFields(sendSchema, input);
-  await accessConversation(ctx, sender, data.conversationId, 'send');
+  const access = await accessConversation(ctx, sender, data.conversationId, 'send');
+  // Answering a message request accepts it.
+  if (access.state === 'request') await acceptConversation(ctx, sender.id, data.conversationId);
   const { row, created, memberIds } = await ctx.writer.write(
     { ...data, senderId: sender.id },
     marks,
@@ -58,7 +62,7 @@ export async function sendMessage(
   }
   const dto = toDto(row, sender.displayName);
   // To the members at the commit, not the cached list: one removed since hears nothing.
-  if (created) ctx.notify.messageNew(memberIds, dto);
+  if (created) ctx.notify.messageNew(deliverTo(access.members, sender.id, memberIds), dto);
   if (marks) {
     marks.done = trace.now();
     trace.finish(marks);
@@ -100,7 +104,7 @@ const readSchema = eventSchemas['conversation:read'];
 /** Moves the user's read mark; every tab of every member hears of it. */
 export async function markRead(ctx: AppContext, userId: number, input: unknown): Promise<void> {
   const data = parseFields(readSchema, input);
-  const { memberIds } = await accessConversation(ctx, { id: userId }, data.conversationId, 'read');
+  const { members } = await accessConversation(ctx, { id: userId }, data.conversationId, 'read');
   const mark = await conversations.advanceReadMark(
     ctx.db,
     data.conversationId,
@@ -108,7 +112,8 @@ export async function markRead(ctx: AppContext, userId: number, input: unknown):
     data.messageId,
   );
   if (mark !== undefined) {
-    ctx.notify.conversationRead(memberIds, {
+    // "Seen" only for those who may watch the reader; the reader's own tabs always.
+    ctx.notify.conversationRead(watchersIn(members, userId), {
       conversationId: data.conversationId,
       userId,
       messageId: mark,
@@ -121,9 +126,9 @@ const typingSchema = eventSchemas.typing;
 export async function setTyping(ctx: AppContext, user: Sender, input: unknown): Promise<void> {
   ctx.limits.typing.take(user.id);
   const data = parseFields(typingSchema, input);
-  const { memberIds } = await accessConversation(ctx, user, data.conversationId, 'send');
+  const { members } = await accessConversation(ctx, user, data.conversationId, 'send');
   ctx.notify.typing(
-    memberIds.filter((id) => id !== user.id),
+    watchersIn(members, user.id).filter((id) => id !== user.id),
     {
       conversationId: data.conversationId,
       userId: user.id,

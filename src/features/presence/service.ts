@@ -1,14 +1,17 @@
 import type { AppContext } from '../../core/context.js';
 import { touchLastSeen } from '../accounts/db.js';
-import { listConversationPeers } from '../conversations/db.js';
+import { listWatchers } from '../friends/db.js';
 
-/** Records the moment and tells everyone who shares a conversation with the user. */
+/**
+ * Records the moment and tells those the policy lets watch the user: friends and the
+ * members of conversations the user accepted, never across a block (friends/db.ts).
+ */
 export async function announcePresence(
   ctx: AppContext,
   userId: number,
   online: boolean,
 ): Promise<void> {
   const lastSeenAt = await touchLastSeen(ctx.db, userId);
-  const peers = await listConversationPeers(ctx.db, userId);
-  ctx.notify.presence(peers, { userId, online, lastSeenAt: lastSeenAt.toISOString() });
+  const watchers = await listWatchers(ctx.db, userId);
+  ctx.notify.presence(watchers, { userId, online, lastSeenAt: lastSeenAt.toISOString() });
 }
