@@ -57,7 +57,8 @@ async function firstMessage(ann: Page, boEmail: string, text: string) {
   await ann.waitForURL(/\/conversations\/\d+$/);
   const box = ann.getByRole('textbox', { name: 'Message' });
   await box.fill(text);
-  await box.press('Enter');
+  // The Send button, as on any device (on a phone Enter makes a new line).
+  await ann.getByRole('button', { name: 'Send' }).click();
   await expect.poll(() => ann.locator('#messages li.msg.mine[data-id]').count()).toBe(1);
 }
 
@@ -102,7 +103,7 @@ describe.skipIf(!hasChromium)(
       // Accepted: a chat like any other, live both ways, Bo now visible to Ann.
       const boBox = bo.getByRole('textbox', { name: 'Message' });
       await boBox.fill('Hello Ann!');
-      await boBox.press('Enter');
+      await bo.getByRole('button', { name: 'Send' }).click(); // Bo is on a phone
       await expect
         .poll(() => ann.getByRole('log').textContent(), { timeout: 10_000 })
         .toContain('Hello Ann!');
@@ -119,6 +120,8 @@ describe.skipIf(!hasChromium)(
       await ann.getByRole('button', { name: 'Add friend' }).click();
       await ann.waitForURL(/\/friends$/);
       expect(await ann.getByRole('button', { name: 'Cancel' }).count()).toBe(1);
+      // On a phone a conversation's one header has no site nav: back to the list first.
+      await bo.goto('/');
       await bo.getByRole('link', { name: 'Friends' }).click();
       await bo.getByRole('button', { name: 'Accept', exact: true }).click();
       await bo.waitForURL(/\/friends$/);
@@ -151,7 +154,7 @@ describe.skipIf(!hasChromium)(
       const box = ann.getByRole('textbox', { name: 'Message' });
       for (const text of ['hello?', 'are you there?', 'answer me']) {
         await box.fill(text);
-        await box.press('Enter');
+        await ann.getByRole('button', { name: 'Send' }).click(); // Ann is on a phone
       }
       // Her fourth message is refused on the message itself, in words, and not retried by itself.
       await expect
