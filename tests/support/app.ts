@@ -171,7 +171,10 @@ export function sessionCookie(res: { headers: Record<string, unknown> }): string
 }
 
 /** Opens (or finds) the direct conversation by the other's email, as the search page's button does. */
-export async function openChat(from: TestUser, to: Pick<TestUser, 'email'>): Promise<number> {
+export async function openChat(
+  from: Pick<TestUser, 'agent'>,
+  to: Pick<TestUser, 'email'>,
+): Promise<number> {
   const res = await post(from.agent, '/conversations', { email: to.email }, '/search');
   if (res.status !== 303) throw new Error(`opening a chat failed: ${res.status}`);
   return Number(/\/conversations\/(\d+)/.exec(String(res.headers.location))![1]);

@@ -1,11 +1,10 @@
 // Helpers for the attack suite (tests/attack-*.test.ts): database snapshots,
 // a seeded random generator, HTML escaping as EJS does it, sockets with a
-// hand-made handshake, and an app built with a chosen config and logger.
+// hand-made handshake, and a logger that writes into memory.
 import { pino } from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import type { Pool } from '../../src/core/db/pool.js';
 import { createLogger, type Logger } from '../../src/core/logger.js';
-import { startTestApp, type TestApp, type TestAppOptions } from './app.js';
 
 export interface DbSnapshot {
   messages: unknown[];
@@ -115,13 +114,6 @@ export function capturingLogger(level = 'trace'): { logger: Logger; lines: strin
   // pino keeps its destination under this symbol; child loggers reach it through their prototype.
   (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] = sink;
   return { logger, lines };
-}
-
-export type CustomApp = TestApp;
-
-/** startTestApp with a config and logger of the test's choosing (production mode, a log sink). */
-export function startCustomApp(opts: TestAppOptions = {}): Promise<CustomApp> {
-  return startTestApp(opts);
 }
 
 /** All Set-Cookie lines of a response. */
