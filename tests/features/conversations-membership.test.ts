@@ -3,9 +3,9 @@
 // removal, and loses access on both instances, whichever instance sends.
 import pg from 'pg';
 import { afterEach, expect, it } from 'vitest';
-import { reapServers, startTwoInstances } from './support/servers.js';
-import { ask, closeSockets, openSocket, record, send, waitFor } from './support/sockets.js';
-import { sleep, until } from './support/wait.js';
+import { reapServers, startTwoInstances } from '../support/servers.js';
+import { ask, closeSockets, openSocket, record, send, waitFor } from '../support/sockets.js';
+import { sleep, until } from '../support/wait.js';
 
 afterEach(async () => {
   closeSockets();
