@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { signUp, startTestApp, type TestApp } from './support/app.js';
 import { openDirect } from './support/sockets.js';
-import { capturingLogger, startCustomApp, type CustomApp } from './support/attack.js';
+import { capturingLogger } from './support/attack.js';
 
 describe('pages with someone’s data are not kept', () => {
   let app: TestApp;
@@ -38,12 +38,12 @@ describe('pages with someone’s data are not kept', () => {
 });
 
 describe('request logs', () => {
-  let app: CustomApp;
+  let app: TestApp;
   let lines: string[];
   beforeAll(async () => {
     const captured = capturingLogger('info');
     lines = captured.lines;
-    app = await startCustomApp({ logger: captured.logger });
+    app = await startTestApp({ logger: captured.logger });
   });
   afterAll(async () => {
     await app?.close();
@@ -71,11 +71,11 @@ describe('request logs', () => {
 
 describe('source maps', () => {
   let dev: TestApp;
-  let prod: CustomApp;
+  let prod: TestApp;
   beforeAll(async () => {
     [dev, prod] = await Promise.all([
       startTestApp(),
-      startCustomApp({ config: { isProduction: true, trustProxy: 1 } }),
+      startTestApp({ config: { isProduction: true, trustProxy: 1 } }),
     ]);
   });
   afterAll(async () => {

@@ -23,7 +23,7 @@ import {
   sleep,
   until,
 } from './support/sockets.js';
-import { capturingLogger, startCustomApp, type CustomApp } from './support/attack.js';
+import { capturingLogger } from './support/attack.js';
 
 afterEach(() => {
   closeSockets();
@@ -262,12 +262,12 @@ describe('the password hash and the password never leave the server', () => {
 });
 
 describe('the logs', () => {
-  let app: CustomApp;
+  let app: TestApp;
   let lines: string[];
   beforeAll(async () => {
     const captured = capturingLogger('trace');
     lines = captured.lines;
-    app = await startCustomApp({ logger: captured.logger });
+    app = await startTestApp({ logger: captured.logger });
   });
   afterAll(async () => {
     closeSockets();

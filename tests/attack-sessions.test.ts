@@ -25,7 +25,7 @@ import {
   sleep,
   type ClientSocket,
 } from './support/sockets.js';
-import { setCookies, snapshot, startCustomApp, type CustomApp } from './support/attack.js';
+import { setCookies, snapshot } from './support/attack.js';
 
 let app: TestApp;
 beforeAll(async () => {
@@ -414,9 +414,9 @@ describe('visitors', () => {
 });
 
 describe('in production behind a TLS proxy', () => {
-  let prod: CustomApp;
+  let prod: TestApp;
   beforeAll(async () => {
-    prod = await startCustomApp({ config: { isProduction: true, trustProxy: 1 } });
+    prod = await startTestApp({ config: { isProduction: true, trustProxy: 1 } });
   });
   afterAll(async () => {
     await prod?.close();

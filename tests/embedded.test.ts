@@ -11,6 +11,7 @@ import {
   startEmbeddedDatabase,
   type EmbeddedDatabase,
 } from '../src/core/db/embedded.js';
+import { sleep } from './support/wait.js';
 
 const TIMEOUT = 60_000;
 const isRoot = process.getuid?.() === 0;
@@ -24,8 +25,6 @@ function recordingLog() {
     warn: (msg: string) => void lines.push(`warn: ${msg}`),
   };
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function isAlive(pid: number): boolean {
   try {

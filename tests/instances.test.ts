@@ -1,22 +1,19 @@
 // Two app processes sharing one database (and Redis, or PostgreSQL LISTEN/NOTIFY
 // for fan-out): people on different instances chat live, and when one instance
 // dies its users reconnect to the other and miss nothing.
-import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTestDatabase } from './support/db.js';
 import { REDIS, reachable } from './support/redis.js';
-import { befriend, post } from './support/app.js';
-import { freePort, reapServers, signUpAt, spawnServer } from './support/fault.js';
+import { reapServers, startTwoInstances } from './support/servers.js';
 import {
   ask,
   closeSockets,
   openSocket,
   record,
   send,
-  until,
   waitFor,
   disconnection,
 } from './support/sockets.js';
+import { until } from './support/wait.js';
 import type { MessageDto } from '../src/shared/protocol.js';
 
 const redisUp = await reachable(REDIS.host, REDIS.port);
@@ -39,28 +36,9 @@ describe.each(variants)('two instances with %s fan-out', (_name, adapterEnv, ava
   it.skipIf(!available)(
     'people on different instances chat live both ways, and after one instance dies its user reconnects to the other and gets every missed message once',
     async () => {
-      const db = await createTestDatabase();
+      const pair = await startTwoInstances(adapterEnv);
+      const { one, two, ann, bo, conversationId } = pair;
       try {
-        const env = {
-          ...adapterEnv,
-          DATABASE_URL: db.url,
-          SESSION_SECRET: randomBytes(24).toString('hex'),
-          // Each run its own channel: parallel runs sharing a Redis must not hear each other.
-          SOCKET_CHANNEL: `test-${randomBytes(4).toString('hex')}`,
-        };
-        const [one, two] = await Promise.all([
-          freePort().then((port) => spawnServer(port, env)),
-          freePort().then((port) => spawnServer(port, env)),
-        ]);
-
-        const ann = await signUpAt(one.url, 'Ann');
-        const bo = await signUpAt(two.url, 'Bo');
-        await befriend(ann, bo); // friends chat as before; strangers: friends-policy.test.ts
-        const open = await post(ann.agent, '/conversations', { email: bo.email }, '/search');
-        const conversationId = Number(
-          /\/conversations\/(\d+)/.exec(open.headers.location as string)![1],
-        );
-
         const annSocket = await openSocket(one.url, ann.cookie);
         const boSocket = await openSocket(two.url, bo.cookie);
 
@@ -110,8 +88,7 @@ describe.each(variants)('two instances with %s fan-out', (_name, adapterEnv, ava
         expect(live.filter((m) => m.id === next.id)).toHaveLength(1);
       } finally {
         closeSockets();
-        await reapServers();
-        await db.drop();
+        await pair.close();
       }
     },
     90_000,

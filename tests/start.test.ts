@@ -11,6 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sleep } from './support/wait.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // A hang limit, not a speed limit: the literal `npm start` builds first, which takes 5 s on a
@@ -37,8 +38,6 @@ const APP_VARS = [
   'SOCKET_CHANNEL',
   'RATE_LIMIT',
 ];
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 interface Exit {
   code: number | null;

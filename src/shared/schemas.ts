@@ -67,3 +67,12 @@ export const eventSchemas = {
   typing: z.object({ conversationId: idSchema, typing: z.boolean() }),
   'inbox:sync': z.object({}).strip(),
 } satisfies { [E in keyof ClientToServerEvents]: z.ZodType<Payload<E>, unknown> };
+
+export type ClientEvent = keyof ClientToServerEvents;
+
+/**
+ * Every client event the protocol declares, at run time (the fuzz tests walk it).
+ * Taken from eventSchemas, whose `satisfies` above already demands a schema for
+ * each key of ClientToServerEvents, so the list cannot miss one.
+ */
+export const CLIENT_EVENTS = Object.keys(eventSchemas) as ClientEvent[];

@@ -194,8 +194,8 @@ export async function befriend(a: Person, b: Person): Promise<void> {
  * to a stranger is a message request.
  */
 export async function openChat(
-  from: TestUser,
-  to: Pick<TestUser, 'email'> | TestUser,
+  from: Person,
+  to: Pick<TestUser, 'email'> | Person,
 ): Promise<number> {
   if ('agent' in to) await befriend(from, to);
   const res = await post(from.agent, '/conversations', { email: to.email }, '/search');

@@ -1,11 +1,12 @@
 // Helpers for the attack suite (tests/attack-*.test.ts): database snapshots,
 // a seeded random generator, HTML escaping as EJS does it, sockets with a
-// hand-made handshake, and an app built with a chosen config and logger.
+// hand-made handshake, a logger that writes into memory, and three people for a flood.
 import { pino } from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import type { Pool } from '../../src/core/db/pool.js';
 import { createLogger, type Logger } from '../../src/core/logger.js';
-import { startTestApp, type TestApp, type TestAppOptions } from './app.js';
+import { signUp, type TestApp } from './app.js';
+import { openDirect } from './sockets.js';
 
 export interface DbSnapshot {
   messages: unknown[];
@@ -117,16 +118,23 @@ export function capturingLogger(level = 'trace'): { logger: Logger; lines: strin
   return { logger, lines };
 }
 
-export type CustomApp = TestApp;
-
-/** startTestApp with a config and logger of the test's choosing (production mode, a log sink). */
-export function startCustomApp(opts: TestAppOptions = {}): Promise<CustomApp> {
-  return startTestApp(opts);
-}
-
 /** All Set-Cookie lines of a response. */
 export function setCookies(res: { headers: Record<string, unknown> }): string[] {
   const raw = res.headers['set-cookie'];
   if (raw === undefined) return [];
   return Array.isArray(raw) ? (raw as string[]) : [raw as string];
+}
+
+/** A flooder, their victim and a bystander: the flooded conversation, and a calm one beside it. */
+export async function floodTrio(app: TestApp) {
+  const flooder = await signUp(app, { displayName: 'Flooder' });
+  const victim = await signUp(app, { displayName: 'Victim' });
+  const other = await signUp(app, { displayName: 'Other' });
+  return {
+    flooder,
+    victim,
+    other,
+    flooded: await openDirect(flooder, victim),
+    calm: await openDirect(other, victim),
+  };
 }

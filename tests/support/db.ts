@@ -3,6 +3,8 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { withDatabase } from './global-setup.js';
 
+export type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
+
 /** A fresh database for one test file, cloned from the migrated template. */
 export async function createTestDatabase(): Promise<{
   url: string;

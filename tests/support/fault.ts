@@ -1,162 +1,25 @@
-// Helpers for the fault tests (tests/fault-*.test.ts): the real server as a child
-// process that can be stopped and started again on the same port, and a chat
-// client that behaves as the browser script (src/client/chat.ts) does — an
-// outbox of unconfirmed messages, each resent with the same clientId on every
-// reconnect, a sync from the watermark on every connect, and duplicates
-// dropped by id. Every wait here is bounded.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Helpers for the fault tests (tests/fault-*.test.ts): a chat client that
+// behaves as the browser script (src/client/chat.ts) does — an outbox of
+// unconfirmed messages, each resent with the same clientId on every reconnect,
+// a sync from the watermark on every connect (the script's own sync engine,
+// src/client/sync.ts), and duplicates dropped by id — and the database read
+// directly. The server processes they stop and start are in servers.ts.
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import pg from 'pg';
-import request from 'supertest';
 import { io } from 'socket.io-client';
 import { RETRYABLE_CODES, type MessageDto } from '../../src/shared/protocol.js';
-import { post, sessionCookie, uniqueEmail, type Agent } from './app.js';
+import { createSync } from '../../src/client/sync.js';
 import type { ClientSocket } from './sockets.js';
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Polls until the condition holds, or throws after timeoutMs. */
-export async function until(
-  what: string,
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  stepMs = 50,
-): Promise<number> {
-  const start = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - start > timeoutMs)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(stepMs);
-  }
-  return Date.now() - start;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-// ——— the real server, as a child process ———
-
-export interface ServerProcess {
-  child: ChildProcess;
-  url: string;
-  port: number;
-  /** Everything it wrote to stdout and stderr so far. */
-  output(): string;
-  alive(): boolean;
-  /** Sends the signal and waits for the exit (SIGKILL after timeoutMs). */
-  stop(
-    signal?: NodeJS.Signals,
-    timeoutMs?: number,
-  ): Promise<{ code: number | null; signal: string | null; ms: number }>;
-}
-
-const running = new Set<ServerProcess>();
-
-export async function healthz(url: string, timeoutMs = 3000): Promise<number | 'no answer'> {
-  try {
-    const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
-    await res.arrayBuffer();
-    return res.status;
-  } catch {
-    return 'no answer';
-  }
-}
-
-/** `node --import tsx src/server.ts` on a fixed port; resolves once /healthz answers 200. */
-export async function spawnServer(
-  port: number,
-  env: Record<string, string>,
-  timeoutMs = 30_000,
-): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      NODE_ENV: 'development',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      LOG_LEVEL: 'warn',
-      BCRYPT_COST: '4',
-      RATE_LIMIT: 'false',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const url = `http://127.0.0.1:${port}`;
-  const proc: ServerProcess = {
-    child,
-    url,
-    port,
-    output: () => out,
-    alive: () => child.exitCode === null && child.signalCode === null,
-    async stop(signal = 'SIGTERM', limit = 20_000) {
-      const t0 = Date.now();
-      if (proc.alive()) {
-        child.kill(signal);
-        const killer = setTimeout(() => child.kill('SIGKILL'), limit);
-        try {
-          await exited;
-        } finally {
-          clearTimeout(killer);
-        }
-      }
-      running.delete(proc);
-      const { code, signal: sig } = await exited;
-      return { code, signal: sig, ms: Date.now() - t0 };
-    },
-  };
-  running.add(proc);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (!proc.alive()) throw new Error(`the server exited while starting:\n${out}`);
-    if ((await healthz(url, 1000)) === 200) return proc;
-    if (Date.now() > deadline) {
-      await proc.stop('SIGKILL');
-      throw new Error(`the server did not answer /healthz in ${timeoutMs} ms:\n${out}`);
-    }
-    await sleep(100);
-  }
-}
-
-/** Kills whatever spawnServer started and is still running (afterEach / finally). */
-export async function reapServers(): Promise<void> {
-  await Promise.all([...running].map((p) => p.stop('SIGKILL', 5000)));
-  running.clear();
-}
-
-/** Signs up over HTTP on a running server; returns the agent, the user id and the cookie. */
-export async function signUpAt(
-  url: string,
-  name: string,
-): Promise<{ agent: Agent; id: number; cookie: string; email: string }> {
-  const agent = request.agent(url);
-  const email = uniqueEmail(name.toLowerCase());
-  const res = await post(agent, '/signup', {
-    email,
-    displayName: name,
-    password: 'correct horse battery',
-  });
-  if (res.status !== 303) throw new Error(`signup failed: ${res.status}`);
-  const home = await agent.get('/');
-  const id = Number(/data-me="(\d+)"/.exec(home.text)?.[1]);
-  const cookie = sessionCookie(home);
-  if (!id || !cookie) throw new Error('signup gave no user id or cookie');
-  return { agent, id, cookie, email };
-}
+export { sleep, until } from './wait.js';
+export {
+  freePort,
+  healthz,
+  reapServers,
+  signUpAt,
+  spawnServer,
+  type ServerProcess,
+} from './servers.js';
 
 // ——— a client that behaves as the browser script does ———
 
@@ -195,8 +58,9 @@ export class BrowserLikeClient {
   /** How often each id arrived live (message:new). More than once is a duplicate delivery. */
   readonly liveCount = new Map<number, number>();
   readonly syncCount = new Map<number, number>();
-  watermark = 0;
   connects = 0;
+  /** The page's own catch-up (src/client/sync.ts): from the watermark, page by page. */
+  private readonly sync: () => void;
   disconnects: string[] = [];
   /** Ack answers (or timeouts) seen, by kind, with how long each took. */
   readonly answers: Array<{ kind: string; ms: number }> = [];
@@ -214,6 +78,13 @@ export class BrowserLikeClient {
       reconnectionDelay: 250,
       reconnectionDelayMax: 1000,
       timeout: 5000,
+    });
+    this.sync = createSync(this.socket, conversationId, 0, {
+      onMessage: (m) => {
+        this.syncCount.set(m.id, (this.syncCount.get(m.id) ?? 0) + 1);
+        this.add(m, 'sync');
+      },
+      onCaughtUp: () => {},
     });
     this.socket.on('connect', () => {
       this.connects++;
@@ -293,20 +164,6 @@ export class BrowserLikeClient {
           item.failed = true;
         },
       );
-  }
-
-  private sync(): void {
-    this.socket
-      .timeout(this.ackTimeoutMs)
-      .emit('sync', { conversationId: this.conversationId, after: this.watermark }, (err, res) => {
-        if (err || !res.ok) return; // the next connect syncs again
-        for (const m of res.messages) {
-          this.syncCount.set(m.id, (this.syncCount.get(m.id) ?? 0) + 1);
-          this.add(m, 'sync');
-          this.watermark = Math.max(this.watermark, m.id);
-        }
-        if (res.hasMore) this.sync();
-      });
   }
 
   private add(m: MessageDto, how: 'ack' | 'live' | 'sync', attempt?: number): void {

@@ -5,6 +5,7 @@ import { io, type Socket } from 'socket.io-client';
 import { expect } from 'vitest';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../src/shared/protocol.js';
 import { befriend, post, sessionCookie, type Agent, type TestApp, type TestUser } from './app.js';
+import { sleep } from './wait.js';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 type Untyped = Socket; // any event, any payload: for garbage and reserved events
@@ -15,7 +16,7 @@ type AckOf<E extends keyof ClientToServerEvents> = Parameters<
 
 const opened = new Set<ClientSocket>();
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep, until } from './wait.js';
 
 /** The session cookie ("chat.sid=...") of a logged-in agent; the rolling session re-sends it on every response. */
 export async function cookieOf(agent: Agent): Promise<string> {
@@ -175,20 +176,6 @@ export async function expectNone<E extends keyof ServerToClientEvents>(
   await sleep(ms);
   stopRecording(socket, event, got);
   expect(got.filter(predicate), `unexpected "${event}"`).toEqual([]);
-}
-
-/** Polls until the condition holds (say, a recorded list has filled), or fails after timeoutMs. */
-export async function until(
-  what: string,
-  condition: () => boolean,
-  timeoutMs = 3000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 const recorders = new WeakMap<unknown[], (p: unknown) => void>();

@@ -1,13 +1,11 @@
 // Members can change (groups will add and remove them): on two instances, a
 // member removed from a conversation hears of no message committed after the
 // removal, and loses access on both instances, whichever instance sends.
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterEach, expect, it } from 'vitest';
-import { createTestDatabase } from './support/db.js';
-import { befriend, post } from './support/app.js';
-import { freePort, reapServers, signUpAt, spawnServer } from './support/fault.js';
-import { ask, closeSockets, openSocket, record, send, until, waitFor } from './support/sockets.js';
+import { reapServers, startTwoInstances } from '../support/servers.js';
+import { ask, closeSockets, openSocket, record, send, waitFor } from '../support/sockets.js';
+import { sleep, until } from '../support/wait.js';
 
 afterEach(async () => {
   closeSockets();
@@ -15,27 +13,10 @@ afterEach(async () => {
 });
 
 it('after a member is removed, no message committed afterwards reaches them on either instance, and neither instance lets them read on', async () => {
-  const db = await createTestDatabase();
-  const sql = new pg.Pool({ connectionString: db.url, max: 1 });
+  const pair = await startTwoInstances({ SOCKET_ADAPTER: 'postgres' });
+  const { one, two, ann, bo, conversationId } = pair;
+  const sql = new pg.Pool({ connectionString: pair.db.url, max: 1 });
   try {
-    const env = {
-      SOCKET_ADAPTER: 'postgres',
-      DATABASE_URL: db.url,
-      SESSION_SECRET: randomBytes(24).toString('hex'),
-      SOCKET_CHANNEL: `test-${randomBytes(4).toString('hex')}`,
-    };
-    const [one, two] = await Promise.all([
-      freePort().then((port) => spawnServer(port, env)),
-      freePort().then((port) => spawnServer(port, env)),
-    ]);
-    const ann = await signUpAt(one.url, 'Ann');
-    const bo = await signUpAt(two.url, 'Bo');
-    await befriend(ann, bo); // friends chat as before; strangers: friends-policy.test.ts
-    const open = await post(ann.agent, '/conversations', { email: bo.email }, '/search');
-    const conversationId = Number(
-      /\/conversations\/(\d+)/.exec(open.headers.location as string)![1],
-    );
-
     const annOnOne = await openSocket(one.url, ann.cookie);
     const annOnTwo = await openSocket(two.url, ann.cookie);
     const boOnOne = await openSocket(one.url, bo.cookie);
@@ -72,7 +53,7 @@ it('after a member is removed, no message committed afterwards reaches them on e
     ];
     await until('Ann to hear her own messages', () => heardByAnn.length === 2);
     // Bo's sockets would have had them by now (Ann's own tab on instance one did).
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     expect(heardByBo.flat().filter((m) => after.some((a) => a.id === m.id))).toEqual([]);
 
     // And neither instance lets Bo read the conversation any more.
@@ -80,15 +61,14 @@ it('after a member is removed, no message committed afterwards reaches them on e
       let res = await ask(s, 'sync', { conversationId, after: 0 });
       const deadline = Date.now() + 3000;
       while (res.ok && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
         res = await ask(s, 'sync', { conversationId, after: 0 });
       }
       expect(res.ok ? 'still allowed' : res.error.code).toBe('not_found');
     }
   } finally {
     closeSockets();
-    await reapServers();
     await sql.end();
-    await db.drop();
+    await pair.close();
   }
 }, 120_000); // two server processes start: a hang limit, generous for a loaded machine

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
-import { migrate } from '../src/core/db/migrate.js';
+import { migrate } from '../../src/core/db/migrate.js';
 import {
   post,
   sessionCookie,
@@ -9,7 +9,7 @@ import {
   tokenFor,
   uniqueEmail,
   type TestApp,
-} from './support/app.js';
+} from '../support/app.js';
 
 let app: TestApp;
 beforeAll(async () => {

@@ -1,10 +1,10 @@
 // Live delivery over real sockets: fan-out to every tab, retries, catching up after
 // a reconnect, id order under concurrent senders, typing, read marks and presence.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { MessageDto } from '../src/shared/protocol.js';
-import { insertMessages } from '../src/features/messages/db.js';
-import { MessageWriter } from '../src/features/messages/writer.js';
-import { signUp, startTestApp, type TestApp, type TestUser } from './support/app.js';
+import type { MessageDto } from '../../src/shared/protocol.js';
+import { insertMessages } from '../../src/features/messages/db.js';
+import { MessageWriter } from '../../src/features/messages/writer.js';
+import { signUp, startTestApp, type TestApp, type TestUser } from '../support/app.js';
 import {
   ask,
   closeSockets,
@@ -21,7 +21,7 @@ import {
   until,
   waitFor,
   type ClientSocket,
-} from './support/sockets.js';
+} from '../support/sockets.js';
 
 let app: TestApp;
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
-import { HISTORY_SQL } from '../src/features/messages/db.js';
+import { HISTORY_SQL } from '../../src/features/messages/db.js';
 import {
   csrfFrom,
   openChat,
@@ -10,7 +10,7 @@ import {
   tokenFor,
   type TestApp,
   type TestUser,
-} from './support/app.js';
+} from '../support/app.js';
 
 let app: TestApp;
 let ann: TestUser;

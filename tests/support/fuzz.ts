@@ -1,0 +1,204 @@
+// The fuzzers' shared parts (tests/attack-fuzz-*.test.ts): seeded random values
+// drawn from the hostile fixtures, the rules a valid payload follows, and the
+// people and conversations a fuzz run works on. Seeded, so a failure names its
+// seed and index and replays the same way (FUZZ_SEED=… to try another).
+import { afterAll, beforeAll, expect } from 'vitest';
+import type { ClientEvent } from '../../src/shared/schemas.js';
+import {
+  CODE_POINTS,
+  KEYS,
+  NUMBERS,
+  POLLUTING_JSON,
+  PROBES,
+  STRINGS,
+} from '../fixtures/hostile.js';
+import { signUp, startTestApp, type TestApp, type TestUser } from './app.js';
+import type { Rng } from './attack.js';
+import { closeSockets, openDirect } from './sockets.js';
+
+export const SEED = Number(process.env.FUZZ_SEED ?? 20_240_611);
+
+export function randomText(r: Rng, max = 40): string {
+  if (r.chance(0.3)) return r.pick(STRINGS);
+  const n = r.chance(0.02) ? r.int(3990, 4010) : r.int(0, max);
+  let s = '';
+  for (let i = 0; i < n; i++) {
+    const [lo, hi] = r.pick(CODE_POINTS);
+    s += String.fromCodePoint(r.int(lo, hi)); // whole code points: never a lone surrogate
+  }
+  return s;
+}
+
+export function randomValue(r: Rng, depth = 0): unknown {
+  const k = r.int(0, depth > 3 ? 4 : 9);
+  switch (k) {
+    case 0:
+      return null;
+    case 1:
+      return r.pick(NUMBERS);
+    case 2:
+      return randomText(r);
+    case 3:
+      return r.chance(0.5);
+    case 4:
+      return r.int(-5, 5) * r.pick([1, 1000, 2 ** 40]);
+    case 5:
+      return Array.from({ length: r.int(0, 4) }, () => randomValue(r, depth + 1));
+    case 6: {
+      const o: Record<string, unknown> = {};
+      for (let i = r.int(0, 4); i > 0; i--) o[r.pick(KEYS)] = randomValue(r, depth + 1);
+      return o;
+    }
+    case 7: {
+      // Deep nesting, hundreds of levels.
+      let v: unknown = randomValue(r, 4);
+      for (let i = r.int(50, 400); i > 0; i--) v = r.chance(0.5) ? [v] : { [r.pick(KEYS)]: v };
+      return v;
+    }
+    case 8:
+      return JSON.parse(r.pick(POLLUTING_JSON)) as unknown;
+    default:
+      return Array.from({ length: r.int(1000, 20_000) }, () => 0);
+  }
+}
+
+// The rules, written out independently of the app's schemas: the fuzz checks the app against them.
+export const isId = (v: unknown) =>
+  (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= Number.MAX_SAFE_INTEGER) ||
+  (typeof v === 'string' &&
+    /^\d{1,16}$/.test(v) &&
+    Number(v) >= 1 &&
+    Number(v) <= Number.MAX_SAFE_INTEGER);
+export const isBody = (v: unknown) =>
+  typeof v === 'string' && v.trim().length > 0 && [...v].length <= 4000 && !v.includes('\u0000');
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export interface SendSlot {
+  clientId: string;
+  body: string;
+}
+
+/** What a socket event's fuzzer knows: the fuzzer's own conversation, and every client id it made. */
+export interface SocketFuzzState {
+  r: Rng;
+  mine: number;
+  /** Every well-formed clientId the fuzzer made. */
+  fresh: Set<string>;
+  /** Sends to repeat, same id and body: retries. */
+  slots: SendSlot[];
+}
+
+interface EventFuzz {
+  /** A valid payload for `conversationId` (itself perhaps broken), before a field or two is broken. */
+  nearlyValid(conversationId: unknown, s: SocketFuzzState): Record<string, unknown>;
+  /** Whether the app must accept what the server received (o: undefined if not an object). */
+  accepts(o: Record<string, unknown> | undefined, s: SocketFuzzState): boolean;
+}
+
+const inMine = (o: Record<string, unknown> | undefined, mine: number) => {
+  const v = o?.conversationId;
+  return (
+    (typeof v === 'number' && v === mine) ||
+    (typeof v === 'string' && /^\d{1,16}$/.test(v) && Number(v) === mine)
+  );
+};
+
+/**
+ * How to fuzz each client event, and which payloads it must accept. Typed over
+ * every event of the protocol: a new event fails the type check until it is here.
+ */
+export const SOCKET_EVENT_FUZZ = {
+  'message:send': {
+    nearlyValid(conversationId, { r, fresh, slots }) {
+      if (r.chance(0.15)) {
+        const slot = r.pick(slots);
+        return { conversationId, body: slot.body, clientId: slot.clientId };
+      }
+      const clientId = crypto.randomUUID();
+      fresh.add(clientId);
+      return {
+        conversationId,
+        body: r.chance(0.5) ? `fuzz ${r.int(0, 1e9)}` : randomText(r),
+        clientId,
+      };
+    },
+    accepts: (o, { mine, fresh }) =>
+      inMine(o, mine) &&
+      isBody(o!.body) &&
+      typeof o!.clientId === 'string' &&
+      fresh.has(o!.clientId),
+  },
+  sync: {
+    nearlyValid: (conversationId, { r }) => ({
+      conversationId,
+      after: r.chance(0.5) ? r.int(0, 50) : randomValue(r),
+    }),
+    accepts: (o, { mine }) =>
+      inMine(o, mine) &&
+      typeof o!.after === 'number' &&
+      Number.isInteger(o!.after) &&
+      o!.after >= 0 &&
+      o!.after <= Number.MAX_SAFE_INTEGER,
+  },
+  'conversation:read': {
+    nearlyValid: (conversationId, { r }) => ({
+      conversationId,
+      messageId: r.chance(0.5) ? r.int(1, 100) : randomValue(r),
+    }),
+    accepts: (o, { mine }) => inMine(o, mine) && isId(o!.messageId),
+  },
+  typing: {
+    nearlyValid: (conversationId, { r }) => ({
+      conversationId,
+      typing: r.chance(0.7) ? r.chance(0.5) : randomValue(r),
+    }),
+    accepts: (o, { mine }) => inMine(o, mine) && typeof o!.typing === 'boolean',
+  },
+  'inbox:sync': {
+    nearlyValid: () => ({}),
+    accepts: () => true, // it takes nothing, so whatever comes is ignored
+  },
+} satisfies Record<ClientEvent, EventFuzz>;
+
+export interface Fuzzing {
+  app: TestApp;
+  /** The fuzzing user, and the one they have a conversation with. */
+  fz: TestUser;
+  peer: TestUser;
+  /** Someone the fuzzer shares nothing with. */
+  stranger: TestUser;
+  /** fz and peer's conversation. */
+  mine: number;
+  /** peer and stranger's: never the fuzzer's. */
+  notMine: number;
+  /** Fails if anything was added to Object.prototype or Array.prototype since the start. */
+  expectNoPollution(): void;
+}
+
+/** Starts an app with three people and two conversations for a fuzz test file; fields fill in beforeAll. */
+export function setUpFuzzing(): Fuzzing {
+  let prototypeBefore: string[] = [];
+  const f = {
+    expectNoPollution() {
+      expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeBefore);
+      const probe = {} as Record<string, unknown>;
+      for (const key of PROBES) expect(probe[key], key).toBeUndefined();
+      expect(Object.getOwnPropertyNames(Array.prototype)).not.toContain('polluted');
+    },
+  } as Fuzzing;
+  beforeAll(async () => {
+    f.app = await startTestApp();
+    f.fz = await signUp(f.app, { displayName: 'Fuzzer' });
+    f.peer = await signUp(f.app, { displayName: 'Peer' });
+    f.stranger = await signUp(f.app, { displayName: 'Stranger' });
+    f.mine = await openDirect(f.fz, f.peer);
+    f.notMine = await openDirect(f.peer, f.stranger);
+    prototypeBefore = Object.getOwnPropertyNames(Object.prototype).sort();
+  });
+  afterAll(async () => {
+    closeSockets();
+    await f.app?.close();
+  });
+  return f;
+}
