@@ -1,43 +1,12 @@
 // Friends and message requests in real browsers: a stranger's first message arrives as
 // a request, answering it starts the chat; a block is silent and final for the blocked.
-import { mkdir } from 'node:fs/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startTestApp, uniqueEmail, type TestApp } from './support/app.js';
-import { DESKTOP, PHONE, hasChromium, launchBrowser } from './support/browser.js';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { uniqueEmail } from './support/app.js';
+import { DESKTOP, PHONE, hasChromium } from './support/browser.js';
+import { useBrowserPages } from './support/pages.js';
 
-const SHOTS = process.env.SCREENSHOTS; // a folder to keep screenshots in, for looking at
-
-let app: TestApp;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-const pageErrors: string[] = [];
-
-beforeAll(async () => {
-  app = await startTestApp();
-  browser = await launchBrowser();
-  if (SHOTS) await mkdir(SHOTS, { recursive: true });
-});
-afterEach(() => {
-  expect(pageErrors.splice(0), 'uncaught errors in the pages').toEqual([]);
-});
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  await app?.close();
-});
-
-async function open(device: typeof DESKTOP | typeof PHONE): Promise<Page> {
-  const context = await browser.newContext({ ...device, baseURL: app.baseUrl });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on('pageerror', (err) => void pageErrors.push(`${err.name}: ${err.message}`));
-  return page;
-}
-
-async function shot(page: Page, name: string) {
-  if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
-}
+const { open, shot } = useBrowserPages({ fullPageShots: true });
 
 async function signUpIn(page: Page, name: string): Promise<string> {
   const email = uniqueEmail(name.toLowerCase());

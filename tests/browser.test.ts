@@ -1,45 +1,12 @@
 // Two people, two real browsers (desktop and phone sized): they find each other
 // by email and chat live both ways, with nothing reloading.
-import { mkdir } from 'node:fs/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startTestApp, uniqueEmail, type TestApp } from './support/app.js';
-import { DESKTOP, PHONE, hasChromium, launchBrowser } from './support/browser.js';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { uniqueEmail } from './support/app.js';
+import { DESKTOP, PHONE, hasChromium } from './support/browser.js';
+import { useBrowserPages } from './support/pages.js';
 
-const SHOTS = process.env.SCREENSHOTS; // a folder to keep screenshots in, for looking at
-
-let app: TestApp;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-const pageErrors: string[] = [];
-
-beforeAll(async () => {
-  app = await startTestApp();
-  browser = await launchBrowser();
-  if (SHOTS) await mkdir(SHOTS, { recursive: true });
-});
-afterEach(() => {
-  // An uncaught error in any page's script fails the test that was running.
-  expect(pageErrors.splice(0), 'uncaught errors in the pages').toEqual([]);
-});
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  await app?.close();
-});
-
-async function open(device: typeof DESKTOP | typeof PHONE): Promise<Page> {
-  const context = await browser.newContext({ ...device, baseURL: app.baseUrl });
-  contexts.push(context);
-  const page = await context.newPage();
-  // Thrown inside this listener an error would escape the test; collected, each test checks it.
-  page.on('pageerror', (err) => void pageErrors.push(`${err.name}: ${err.message}`));
-  return page;
-}
-
-async function shot(page: Page, name: string) {
-  if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: false });
-}
+const { app: currentApp, open, shot } = useBrowserPages({ fullPageShots: false });
 
 async function signUpIn(page: Page, name: string, email: string) {
   await page.goto('/signup');
@@ -183,7 +150,7 @@ describe.skipIf(!hasChromium)('two people chatting in real browsers', () => {
     const conversationId = Number(/(\d+)$/.exec(bo.url())![1]);
     const annId = Number(await ann.locator('body').getAttribute('data-me'));
     for (let i = 1; i <= 70; i++) {
-      await app.ctx.writer.write({
+      await currentApp().ctx.writer.write({
         conversationId,
         senderId: annId,
         clientId: crypto.randomUUID(),

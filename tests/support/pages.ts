@@ -1,0 +1,47 @@
+// What a browser test file needs around its tests: the app, one Debian Chromium, pages
+// sized as a desktop or a phone, and every uncaught error in a page's script failing the
+// test that was running (a throw inside Playwright's listener would escape the test).
+import { mkdir } from 'node:fs/promises';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { startTestApp, type TestApp } from './app.js';
+import { DESKTOP, PHONE, launchBrowser } from './browser.js';
+
+const SHOTS = process.env.SCREENSHOTS; // a folder to keep screenshots in, for looking at
+
+export function useBrowserPages(opts: { fullPageShots?: boolean } = {}) {
+  let app: TestApp | undefined;
+  let browser: Browser | undefined;
+  const contexts: BrowserContext[] = [];
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    app = await startTestApp();
+    browser = await launchBrowser();
+    if (SHOTS) await mkdir(SHOTS, { recursive: true });
+  });
+  afterEach(() => {
+    expect(pageErrors.splice(0), 'uncaught errors in the pages').toEqual([]);
+  });
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close();
+    await app?.close();
+  });
+
+  return {
+    app: (): TestApp => app!,
+    open: async (device: typeof DESKTOP | typeof PHONE): Promise<Page> => {
+      const context = await browser!.newContext({ ...device, baseURL: app!.baseUrl });
+      contexts.push(context);
+      const page = await context.newPage();
+      page.on('pageerror', (err) => void pageErrors.push(`${err.name}: ${err.message}`));
+      return page;
+    },
+    shot: async (page: Page, name: string): Promise<void> => {
+      if (SHOTS) {
+        await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: opts.fullPageShots });
+      }
+    },
+  };
+}
