@@ -454,7 +454,7 @@ describe('in production behind a TLS proxy', () => {
       'Cookie',
       loggedInCookie!.split(';')[0]!,
     );
-    expect(home.text).toContain('Welcome back, <bdi>Prod</bdi>!');
+    expect(home.text).toContain('Welcome, <bdi>Prod</bdi>!'); // the new account's first home
     expect(cookieLine(home)).toMatch(/;\s*Secure/i);
 
     // Without the proxy's word that the browser used TLS, the session cookie is never sent out.

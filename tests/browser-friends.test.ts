@@ -15,7 +15,7 @@ async function signUpIn(page: Page, name: string): Promise<string> {
   await page.getByLabel('Display name').fill(name);
   await page.getByLabel('Password').fill('correct horse battery');
   await page.getByRole('button', { name: 'Sign up' }).click();
-  await expect.poll(() => page.textContent('h1')).toContain(`Welcome back, ${name}!`);
+  await expect.poll(() => page.textContent('h1')).toContain(`Welcome, ${name}!`); // a new account's first home
   return email;
 }
 

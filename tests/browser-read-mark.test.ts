@@ -68,7 +68,7 @@ describe.skipIf(!hasChromium)('read receipts in a real browser', () => {
     await bo.getByLabel('Display name').fill('Bo');
     await bo.getByLabel('Password').fill('correct horse battery');
     await bo.getByRole('button', { name: 'Sign up' }).click();
-    await expect.poll(() => bo.textContent('h1')).toContain('Welcome back');
+    await expect.poll(() => bo.textContent('h1')).toContain('Welcome, Bo!');
     const boId = (
       await app.pool.query<{ id: number }>('SELECT id FROM users WHERE email = $1', [boEmail])
     ).rows[0]!.id;

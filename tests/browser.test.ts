@@ -14,7 +14,7 @@ async function signUpIn(page: Page, name: string, email: string) {
   await page.getByLabel('Display name').fill(name);
   await page.getByLabel('Password').fill('correct horse battery');
   await page.getByRole('button', { name: 'Sign up' }).click();
-  await expect.poll(() => page.textContent('h1')).toContain(`Welcome back, ${name}!`);
+  await expect.poll(() => page.textContent('h1')).toContain(`Welcome, ${name}!`); // a new account's first home
 }
 
 async function noSidewaysScroll(page: Page) {

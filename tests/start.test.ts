@@ -281,7 +281,7 @@ async function signUp(baseUrl: string, account: ReturnType<typeof newAccount>): 
   const res = await visitor.submit('/signup', account);
   expect(res.status, `signup failed: ${res.text.slice(0, 300)}`).toBe(303);
   expect((await visitor.get('/')).text).toContain(
-    `Welcome back, <bdi>${account.displayName}</bdi>!`,
+    `Welcome, <bdi>${account.displayName}</bdi>!`, // a new account's first home
   );
   return visitor;
 }

@@ -27,13 +27,15 @@ describe('accounts', () => {
     const u = await signUp(app, { displayName: 'Leo' });
     const home = await u.agent.get('/');
     expect(home.status).toBe(200);
-    expect(home.text).toContain('Welcome back, <bdi>Leo</bdi>!');
+    // A new account is greeted as new once; every later visit is a return.
+    expect(home.text).toContain('<h1>Welcome, <bdi>Leo</bdi>!</h1>');
     expect(home.text).toContain('Log out');
+    expect((await u.agent.get('/')).text).toContain('Welcome back, <bdi>Leo</bdi>!');
 
     const out = await post(u.agent, '/logout', {}, '/');
     expect(out.status).toBe(303);
     const after = await u.agent.get('/');
-    expect(after.text).not.toContain('Welcome back');
+    expect(after.text).not.toMatch(/<h1>Welcome(?: back)?, /);
     expect(after.text).toContain('Log in');
 
     const login = await post(u.agent, '/login', { email: u.email, password: u.password });
@@ -135,7 +137,7 @@ describe('accounts', () => {
       .type('form')
       .send({ deletePassword: u.password });
     expect(del.status).toBe(403);
-    expect((await u.agent.get('/')).text).toContain('Welcome back');
+    expect((await u.agent.get('/')).text).toMatch(/<h1>Welcome(?: back)?, <bdi>/); // still in
   });
 
   it('changing the password needs the current one and logs out the other sessions', async () => {

@@ -7,6 +7,8 @@ declare module 'express-session' {
   interface SessionData {
     userId?: number;
     flash?: string;
+    /** Set at signup, cleared by the first home page: a new account is greeted "Welcome". */
+    newAccount?: boolean;
     /** When the stored expiry was last pushed out (ms since epoch). */
     refreshedAt?: number;
   }

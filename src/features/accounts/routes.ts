@@ -57,6 +57,8 @@ export function accountRoutes(
     try {
       const user = await accounts.register(ctx, body);
       await logIn(ctx, req, res, user);
+      req.session.newAccount = true;
+      await saveSession(req);
       res.redirect(303, '/');
     } catch (err) {
       renderForm(res, 'signup', err, body);

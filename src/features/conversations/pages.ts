@@ -18,7 +18,10 @@ export function pageRoutes(ctx: AppContext): Router {
       conversations.inbox(ctx, userId(res)),
       messageRequests(ctx, userId(res)),
     ]);
-    res.render('home', { inbox, requests });
+    // A new account is greeted once as new; every later visit is a return.
+    const isNew = req.session.newAccount === true;
+    if (isNew) delete req.session.newAccount;
+    res.render('home', { inbox, requests, greeting: isNew ? 'Welcome' : 'Welcome back' });
   });
 
   // The inbox list alone: the browser script swaps it in when something changes.
