@@ -1,31 +1,22 @@
 // The conversation reads like a chat (issue 12): groups, day separators, the unread
 // divider, two panes on a desktop, one header on a phone, Enter by device, dark mode.
-import { mkdir } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
-import {
-  openChat,
-  sendByForm,
-  signUp,
-  startTestApp,
-  type TestApp,
-  type TestUser,
-} from './support/app.js';
-import { DESKTOP, PHONE, hasChromium, launchBrowser } from './support/browser.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContextOptions, Page } from 'playwright-core';
+import { openChat, sendByForm, signUp, type TestApp, type TestUser } from './support/app.js';
+import { DESKTOP, PHONE, hasChromium } from './support/browser.js';
+import { useBrowserPages } from './support/pages.js';
 
-const SHOTS = process.env.SCREENSHOTS; // a folder to keep screenshots in, for looking at
 const DAY = 86_400_000;
 
+const pages = useBrowserPages();
+const { shot } = pages;
 let app: TestApp;
-let browser: Browser;
 let ann: TestUser;
 let bo: TestUser;
 let chatId: number;
 
 beforeAll(async () => {
-  app = await startTestApp();
-  if (hasChromium) browser = await launchBrowser();
-  if (SHOTS) await mkdir(SHOTS, { recursive: true });
+  app = pages.app();
   ann = await signUp(app, { displayName: 'Ann Lee' });
   bo = await signUp(app, { displayName: 'Bo Park' });
   chatId = await openChat(ann, bo);
@@ -56,19 +47,13 @@ beforeAll(async () => {
     await postAs(bo, body);
   }
 });
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-});
-
 /** Bo's sends through the form also mark Bo's reading; Ann's mark stays where it was. */
 async function postAs(who: TestUser, body: string) {
   await sendByForm(who, chatId, body);
 }
 
 async function logIn(user: TestUser, device: BrowserContextOptions): Promise<Page> {
-  const context = await browser.newContext({ ...device, baseURL: app.baseUrl });
-  const page = await context.newPage();
+  const page = await pages.open(device);
   page.setDefaultTimeout(8000);
   await page.goto('/login');
   await page.getByLabel('Email').fill(user.email);
@@ -76,10 +61,6 @@ async function logIn(user: TestUser, device: BrowserContextOptions): Promise<Pag
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.waitForURL((u) => u.pathname === '/');
   return page;
-}
-
-async function shot(page: Page, name: string) {
-  if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}.png` });
 }
 
 describe.skipIf(!hasChromium)('a conversation that reads like a chat', () => {
