@@ -45,8 +45,6 @@ async function renderConversation(
   const unread = view.messages.some(
     (m) => m.id > view.conversation.myLastRead && m.senderId !== me,
   );
-  // Back must not bring up a stale form whose client id was already used.
-  res.set('Cache-Control', 'no-store');
   res.status(opts.status ?? 200).render('conversation', {
     ...view,
     before: opts.before,
