@@ -52,16 +52,8 @@ async function postAs(who: TestUser, body: string) {
   await sendByForm(who, chatId, body);
 }
 
-async function logIn(user: TestUser, device: BrowserContextOptions): Promise<Page> {
-  const page = await pages.open(device);
-  page.setDefaultTimeout(8000);
-  await page.goto('/login');
-  await page.getByLabel('Email').fill(user.email);
-  await page.getByLabel('Password').fill(user.password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.waitForURL((u) => u.pathname === '/');
-  return page;
-}
+const logIn = (user: TestUser, device: BrowserContextOptions): Promise<Page> =>
+  pages.logIn(user, device);
 
 describe.skipIf(!hasChromium)('a conversation that reads like a chat', () => {
   it('opens at the unread divider without JavaScript (reading there moves no mark), with the list beside it on a desktop', async () => {

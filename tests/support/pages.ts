@@ -4,7 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
-import { startTestApp, type TestApp } from './app.js';
+import { startTestApp, type TestApp, type TestUser } from './app.js';
 import { hasChromium, launchBrowser } from './browser.js';
 
 const SHOTS = process.env.SCREENSHOTS; // a folder to keep screenshots in, for looking at
@@ -30,14 +30,27 @@ export function useBrowserPages(opts: { fullPageShots?: boolean } = {}) {
     await app?.close();
   });
 
+  /** A page in a context of its own: DESKTOP or PHONE, plus any other context option. */
+  const open = async (device: BrowserContextOptions): Promise<Page> => {
+    const context = await browser!.newContext({ ...device, baseURL: app!.baseUrl });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.on('pageerror', (err) => void pageErrors.push(`${err.name}: ${err.message}`));
+    return page;
+  };
+
   return {
     app: (): TestApp => app!,
-    /** A page in a context of its own: DESKTOP or PHONE, plus any other context option. */
-    open: async (device: BrowserContextOptions): Promise<Page> => {
-      const context = await browser!.newContext({ ...device, baseURL: app!.baseUrl });
-      contexts.push(context);
-      const page = await context.newPage();
-      page.on('pageerror', (err) => void pageErrors.push(`${err.name}: ${err.message}`));
+    open,
+    /** A page of its own, logged in as `user` through the login form, on the home page. */
+    logIn: async (user: TestUser, device: BrowserContextOptions): Promise<Page> => {
+      const page = await open(device);
+      page.setDefaultTimeout(8000);
+      await page.goto('/login');
+      await page.getByLabel('Email').fill(user.email);
+      await page.getByLabel('Password').fill(user.password);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.waitForURL((u) => u.pathname === '/');
       return page;
     },
     shot: async (page: Page, name: string): Promise<void> => {
