@@ -4,6 +4,8 @@ import { connectSocket } from './socket.js';
 import { debounce, localizeTimes } from './util.js';
 import { startChat } from './chat.js';
 import { watchRefusals } from './refusal.js';
+import { enablePaneSwitching } from './panes.js';
+import { scopeSocket } from './scoped.js';
 
 function main() {
   localizeTimes();
@@ -12,8 +14,10 @@ function main() {
 
   const socket = connectSocket();
   watchRefusals(socket);
-  const baseTitle = document.title;
+  let baseTitle = document.title;
+  let unread = 0;
   const setUnread = (n: number) => {
+    unread = n;
     document.title = n > 0 ? `(${n > 99 ? '99+' : n}) ${baseTitle}` : baseTitle;
   };
 
@@ -59,8 +63,26 @@ function main() {
   });
   if (inbox) setUnread(Number(inbox.dataset.unreadTotal ?? 0));
 
-  const log = document.getElementById('log');
-  if (log) startChat(socket, log, me, refreshCounts);
+  // The conversation on screen, with what it listens to; the desktop's two panes swap it
+  // for another without a reload (panes.ts), so leaving must stop it.
+  let current = new AbortController();
+  const openChat = () => {
+    const log = document.getElementById('log');
+    if (log) startChat(scopeSocket(socket, current.signal), log, me, refreshCounts, current.signal);
+  };
+  openChat();
+  enablePaneSwitching({
+    leave: () => {
+      current.abort();
+      current = new AbortController();
+    },
+    enter: (title) => {
+      baseTitle = title;
+      setUnread(unread);
+      localizeTimes();
+      openChat();
+    },
+  });
 }
 
 main();

@@ -17,6 +17,8 @@ export function startChat(
   log: HTMLElement,
   me: number,
   onCounts: () => void,
+  /** Aborted when the conversation is left without a reload (panes.ts). */
+  signal?: AbortSignal,
 ) {
   const conversationId = Number(log.dataset.conversationId);
   const latest = log.dataset.latest === 'true';
@@ -234,10 +236,10 @@ export function startChat(
   if (!engaged) {
     const engage = () => {
       engaged = true;
-      for (const type of ENGAGING) document.removeEventListener(type, engage, true);
+      for (const type of ENGAGING) document.removeEventListener(type, engage, { capture: true });
       markReadIfSeen();
     };
-    for (const type of ENGAGING) document.addEventListener(type, engage, true);
+    for (const type of ENGAGING) document.addEventListener(type, engage, { capture: true, signal });
   }
   // The script marks what is on screen itself: the no-JavaScript button is not needed.
   document.getElementById('mark-read')?.remove();
@@ -296,7 +298,7 @@ export function startChat(
   });
   // Older pages only on the newest page: an older page links to its neighbours instead.
   if (latest) startOlderPages({ conversationId, log, list, known, onLoaded: relayout });
-  document.addEventListener('visibilitychange', markReadIfSeen);
+  document.addEventListener('visibilitychange', markReadIfSeen, { signal });
 
   // Messages left unsent by an earlier visit (offline, closed tab) are shown and sent again.
   const shown = new Set(
