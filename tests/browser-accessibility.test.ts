@@ -115,4 +115,18 @@ describe.skipIf(!hasChromium)('accessibility (axe-core, WCAG 2.1 AA)', () => {
       )
       .toBe(1);
   }, 60_000);
+
+  it('shows several messages of a conversation at 320 × 400 (400 % zoom)', async () => {
+    const page = await pages.logIn(ann, { viewport: { width: 320, height: 400 } });
+    await page.goto(`/conversations/${chatId}`);
+    await pages.shot(page, 'a11y-320x400-conversation');
+    const visible = await page.evaluate(() => {
+      const log = document.getElementById('log')!.getBoundingClientRect();
+      return [...document.querySelectorAll('#messages li.msg')].filter((li) => {
+        const r = li.getBoundingClientRect();
+        return r.top >= log.top - 1 && r.bottom <= log.bottom + 1;
+      }).length;
+    });
+    expect(visible).toBeGreaterThanOrEqual(2);
+  }, 30_000);
 });
