@@ -241,7 +241,7 @@ describe('message requests', () => {
     expect((await bo.agent.get('/')).text).not.toContain(`/conversations/${id}`);
     const annPage = await ann.agent.get(`/conversations/${id}`);
     expect(annPage.status).toBe(200);
-    expect(annPage.text).not.toContain('class="presence');
+    expect(annPage.text).not.toMatch(/class="presence[ "]/);
   });
 });
 
@@ -355,5 +355,39 @@ describe('limits', () => {
     const res = await post(ann.agent, '/friends/requests', { email: bo.email }, '/search');
     expect(res.status).toBe(429);
     expect(res.text).toContain('300 friend requests waiting');
+  });
+});
+
+describe('accepting shows presence at once', () => {
+  it('a friend request: both see each other online the moment it is accepted', async () => {
+    const ann = await signUp(app, { displayName: 'Ann' });
+    const bo = await signUp(app, { displayName: 'Bo' });
+    const annSocket = await socketOf(ann);
+    const boSocket = await socketOf(bo);
+    const annHeard = record(annSocket, 'presence');
+    const boHeard = record(boSocket, 'presence');
+    await post(ann.agent, '/friends/requests', { email: bo.email }, '/search');
+    await sleep(300);
+    expect(annHeard.concat(boHeard)).toEqual([]); // a request alone shows nothing
+    expect((await post(bo.agent, `/friends/${ann.id}/accept`, {}, '/friends')).status).toBe(303);
+    await until('Ann sees Bo online', () => annHeard.some((p) => p.userId === bo.id && p.online));
+    await until('Bo sees Ann online', () => boHeard.some((p) => p.userId === ann.id && p.online));
+  });
+
+  it('a message request: the sender sees the one who accepted, live, and only then', async () => {
+    const ann = await signUp(app, { displayName: 'Ann' });
+    const bo = await signUp(app, { displayName: 'Bo' });
+    const id = await annWrites(ann, bo);
+    const annSocket = await socketOf(ann);
+    const annHeard = record(annSocket, 'presence');
+    await socketOf(bo);
+    await sleep(300);
+    expect(annHeard.filter((p) => p.userId === bo.id)).toEqual([]);
+    // Ann's open page has an empty slot for it, and no state of Bo's.
+    const before = (await ann.agent.get(`/conversations/${id}`)).text;
+    expect(before).toContain('class="presence-slot"');
+    expect(before).not.toMatch(/last seen|>online</);
+    await answer(bo, id, 'accept');
+    await until('Ann sees Bo online', () => annHeard.some((p) => p.userId === bo.id && p.online));
   });
 });

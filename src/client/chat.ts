@@ -30,7 +30,10 @@ export function startChat(
   const newButton = document.getElementById('new-messages') as HTMLButtonElement;
   const typingLine = document.getElementById('typing') as HTMLElement;
   const banner = document.getElementById('connection') as HTMLElement;
-  const presence = document.querySelector<HTMLElement>('.presence[data-user-id]');
+  // An empty slot where the other may not be watched (yet): accepting fills it live.
+  const presence = document.querySelector<HTMLElement>(
+    '.presence[data-user-id], .presence-slot[data-user-id]',
+  );
   const max = Number(counter.dataset.max);
 
   const known = new Set<number>();

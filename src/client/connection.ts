@@ -26,8 +26,9 @@ export function showConnection(socket: ChatClientSocket, banner: HTMLElement) {
 export function showPresence(socket: ChatClientSocket, presence: HTMLElement | null) {
   socket.on('presence', (p) => {
     if (!presence || Number(presence.dataset.userId) !== p.userId) return;
-    presence.classList.toggle('online', p.online);
-    presence.textContent = p.online ? 'online' : 'last seen ';
+    presence.className = p.online ? 'presence online' : 'presence';
+    presence.hidden = false;
+    presence.textContent = p.online ? 'online' : p.lastSeenAt ? 'last seen ' : 'offline';
     if (!p.online && p.lastSeenAt) {
       const t = el('time');
       t.dateTime = p.lastSeenAt;

@@ -81,3 +81,11 @@ export async function touchLastSeen(db: Db, id: number): Promise<Date> {
   );
   return rows[0]?.t ?? new Date();
 }
+
+export async function lastSeenOf(db: Db, ids: number[]): Promise<Map<number, Date | null>> {
+  const { rows } = await db.query<{ id: number; t: Date | null }>(
+    'SELECT id, last_seen_at AS t FROM users WHERE id = ANY ($1::bigint[])',
+    [ids],
+  );
+  return new Map(rows.map((r) => [r.id, r.t]));
+}

@@ -9,6 +9,7 @@ import { directKey } from '../conversations/db.js';
 import { accessConversation } from '../conversations/access.js';
 import * as db from './db.js';
 import { mayFind, relationship, type Relationship } from './policy.js';
+import { introducePresence } from '../presence/service.js';
 
 /** A declined friend request cannot be sent again for this long. */
 export const ASK_AGAIN_AFTER_MS = 7 * 24 * 60 * 60 * 1000;
@@ -84,6 +85,7 @@ export async function acceptFriend(ctx: AppContext, meId: number, fromId: number
     await db.deleteBetween(tx, meId, fromId, ['pending', 'declined']);
     await openUpDirect(ctx, tx, meId, fromId);
   });
+  await introducePresence(ctx, meId, [fromId]);
 }
 
 export async function declineFriend(ctx: AppContext, meId: number, fromId: number) {
@@ -129,6 +131,16 @@ export async function unblockUser(ctx: AppContext, meId: number, otherId: number
 export async function acceptConversation(ctx: AppContext, meId: number, conversationId: number) {
   await db.setMemberState(ctx.db, conversationId, meId, 'accepted');
   ctx.members.invalidate(conversationId);
+  // A direct chat: the two may now watch each other. (A big group's members learn it at
+  // their next presence change rather than by a query per member here.)
+  const { members } = await accessConversation(ctx, { id: meId }, conversationId, 'read');
+  if (members.ids.length === 2) {
+    await introducePresence(
+      ctx,
+      meId,
+      members.ids.filter((id) => id !== meId),
+    );
+  }
 }
 
 /** "Accept", "Decline" or "Block" on a conversation the user can see. */
