@@ -2,6 +2,7 @@
 // yet each conversation's messages stored in the order they came, once each.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageWriter } from '../src/features/messages/writer.js';
+import { insertMessages } from '../src/features/messages/db.js';
 import { signUp, startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { openDirect } from './support/sockets.js';
 
@@ -50,8 +51,8 @@ describe('the message writer', () => {
 
   it('stores a message of one conversation while another conversation’s batch waits on a lock', async () => {
     const { ann, ids } = await conversations(2);
-    const [stuck, free] = ids as [number, number];
-    const writer = new MessageWriter(app.pool, app.ctx.logger);
+    const [stuck, free] = ids as [number, number]; // consecutive ids: two lanes apart
+    const writer = new MessageWriter(app.pool, app.ctx.logger, { lanes: 2 });
     const locker = await app.pool.connect();
     try {
       await locker.query('BEGIN');
@@ -64,7 +65,7 @@ describe('the message writer', () => {
       });
       let stuckDone = false;
       const waiting = writer.write(msg(stuck, 'waits')).then(() => (stuckDone = true));
-      // One connection would queue this behind the blocked batch until the lock goes.
+      // One lane would queue this behind the blocked batch until the lock goes.
       const stored = await writer.write(msg(free, 'goes ahead'));
       expect(stored.created).toBe(true);
       expect(stuckDone).toBe(false);
@@ -77,5 +78,36 @@ describe('the message writer', () => {
       locker.release();
       await writer.close();
     }
+  });
+
+  it('answers a retry with the row stored before, a new id with a new row, a doubled id once (the repeat is not new)', async () => {
+    const { ann, ids } = await conversations(2);
+    const [one, two] = ids as [number, number];
+    const msg = (conversationId: number, clientId: string, body: string) => ({
+      conversationId,
+      senderId: ann.id,
+      clientId,
+      body,
+    });
+    const [a, b, c] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    const [first] = await insertMessages(app.pool, [msg(one, a, 'a')]);
+    expect(first).toMatchObject({ created: true, row: { body: 'a' } });
+    expect(first!.memberIds).toHaveLength(2);
+    const again = await insertMessages(app.pool, [
+      msg(one, a, 'a, sent again'),
+      msg(two, b, 'b'),
+      msg(two, c, 'c'),
+      msg(two, c, 'c, doubled in the batch'),
+    ]);
+    expect(again.map((r) => [r.row.body, r.created])).toEqual([
+      ['a', false],
+      ['b', true],
+      ['c', true],
+      ['c', false],
+    ]);
+    expect(again[0]!.row.id).toBe(first!.row.id);
+    expect(again[3]!.row.id).toBe(again[2]!.row.id);
+    expect(await bodiesOf(one)).toEqual(['a']);
+    expect(await bodiesOf(two)).toEqual(['b', 'c']);
   });
 });

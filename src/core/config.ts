@@ -41,6 +41,10 @@ const schema = z
     // Higher: a household, an office or a phone carrier shares one address.
     SOCKETS_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(200),
     SESSION_CHECK_SECONDS: z.coerce.number().int().min(1).max(600).default(120),
+    // Connections that store messages side by side (messages/writer.ts). One measured best on
+    // two cores: bigger batches, fewer commits. More keeps other conversations' messages
+    // moving while one conversation's row is locked for long.
+    WRITER_LANES: z.coerce.number().int().min(1).max(8).default(1),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production') {
@@ -87,6 +91,7 @@ export interface Config {
   socketsPerAddress: number;
   /** How often every open socket's session is checked against the table. */
   sessionSweepMs: number;
+  writerLanes: number;
 }
 
 export class ConfigError extends Error {
@@ -127,6 +132,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     rateLimit: env.RATE_LIMIT,
     socketsPerUser: env.SOCKETS_PER_USER,
     socketsPerAddress: env.SOCKETS_PER_ADDRESS,
+    writerLanes: env.WRITER_LANES,
     sessionSweepMs: env.SESSION_CHECK_SECONDS * 1000,
   };
 }

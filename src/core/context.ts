@@ -28,7 +28,7 @@ export interface AppContext {
 }
 
 export interface ContextOptions {
-  config: Pick<Config, 'bcryptCost' | 'rateLimit'>;
+  config: Pick<Config, 'bcryptCost' | 'rateLimit' | 'writerLanes'>;
   db: Pool;
   logger: Logger;
   notify?: Notify;
@@ -46,7 +46,7 @@ export function createContext(opts: ContextOptions): AppContext {
     notify: opts.notify ?? new Notify(),
     bcryptCost: config.bcryptCost,
     presenceGraceMs: opts.presenceGraceMs ?? 5_000,
-    writer: new MessageWriter(opts.db, logger),
+    writer: new MessageWriter(opts.db, logger, { lanes: config.writerLanes }),
     members: new MemberCache(),
     limits: {
       // A person types far slower; a script that floods gets rate_limited.

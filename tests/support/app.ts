@@ -30,6 +30,7 @@ type TestConfig = Pick<
   | 'trustProxy'
   | 'rateLimit'
   | 'bcryptCost'
+  | 'writerLanes'
   | 'socketsPerUser'
   | 'socketsPerAddress'
   | 'sessionSweepMs'
@@ -71,6 +72,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     socketsPerUser: 20,
     socketsPerAddress: 200,
     sessionSweepMs: 120_000,
+    writerLanes: 1,
     ...opts.config,
   };
   const ctx = createContext({

@@ -62,7 +62,7 @@ export interface StoredMessage {
 }
 
 /**
- * Stores a batch with one statement (migrations/004, now insert_messages_v3): conversation rows locked
+ * Stores a batch with one statement (migrations/004, now insert_messages_v4): conversation rows locked
  * first, so id order within a conversation is commit order; a (sender, clientId)
  * already stored is not stored again, and `created` says which rows are new.
  * Runs on its own (autocommit) or inside the caller's transaction.
@@ -81,7 +81,7 @@ export async function insertMessages(db: Db, batch: NewMessage[]): Promise<Store
     `SELECT r_id AS id, r_conversation_id AS "conversationId", r_sender_id AS "senderId",
        r_client_id AS "clientId", r_body AS body, r_created_at AS "createdAt", r_created AS created,
        r_member_ids AS "memberIds"
-     FROM insert_messages_v3($1::bigint[], $2::bigint[], $3::uuid[], $4::text[])`,
+     FROM insert_messages_v4($1::bigint[], $2::bigint[], $3::uuid[], $4::text[])`,
     [
       batch.map((m) => m.conversationId),
       batch.map((m) => m.senderId),

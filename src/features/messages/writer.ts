@@ -1,13 +1,13 @@
 // Group commit. Messages that arrive while a batch is being stored wait and go
 // together in the next: one statement (one round trip, one commit) for the lot.
-// The work is spread over a few lanes, each a held connection with up to two
-// batches queued on it, so the database stores the next while Node sends out the
-// last. A conversation always takes the same lane, and PostgreSQL runs a lane's
-// batches in order, so within a conversation arrival order is id order. Lanes
-// commit at the same time, and PostgreSQL flushes the WAL of concurrent commits
-// together: a sender who waits for each ack waits for one shared flush, not for
-// every batch ahead of it. Each sender's promise settles only after the commit
-// that holds its row.
+// A lane is a held connection with up to two batches queued on it, so the database
+// stores the next while Node sends out the last. A conversation always takes the same
+// lane, and PostgreSQL runs a lane's batches in order, so within a conversation arrival
+// order is id order. One lane by default (WRITER_LANES): on a quiet two-core machine it
+// beat four in every shape (bigger batches, a fraction of the commits; docs/ARCHITECTURE.md,
+// "Group commit"); more lanes commit side by side, so one conversation whose row is locked
+// for long does not hold up the others. Each sender's promise settles only after the
+// commit that holds its row.
 import { isConnectionError, type Pool, type PoolClient } from '../../core/db/pool.js';
 import { insertMessages, type NewMessage, type StoredMessage } from './db.js';
 import { AppError } from '../../core/errors.js';
@@ -25,16 +25,10 @@ export class MessageWriter {
   private readonly lanes: Lane[];
   private closed = false;
 
-  constructor(
-    pool: Pool,
-    logger: Logger,
-    maxBatch = 500,
-    maxInFlight = 2,
-    // Four measured best on two cores (bench one-in-flight). A busy lane holds a pool
-    // connection, so at most half the pool: the other queries must still get one.
-    lanes = Math.min(4, Math.max(1, Math.floor((pool.options.max ?? 10) / 2))),
-  ) {
-    this.lanes = Array.from({ length: lanes }, () => new Lane(pool, logger, maxBatch, maxInFlight));
+  constructor(pool: Pool, logger: Logger, { maxBatch = 500, maxInFlight = 2, lanes = 1 } = {}) {
+    // A busy lane holds a pool connection: at most half the pool, the rest serve queries.
+    const count = Math.min(lanes, Math.max(1, Math.floor((pool.options.max ?? 10) / 2)));
+    this.lanes = Array.from({ length: count }, () => new Lane(pool, logger, maxBatch, maxInFlight));
   }
 
   write(msg: NewMessage, marks?: trace.Marks): Promise<StoredMessage> {
