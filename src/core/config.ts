@@ -41,6 +41,8 @@ const schema = z
     // Higher: a household, an office or a phone carrier shares one address.
     SOCKETS_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(200),
     SESSION_CHECK_SECONDS: z.coerce.number().int().min(1).max(600).default(120),
+    // A group's members at most (issue 14); every message fans out to each of them.
+    GROUP_MAX_MEMBERS: z.coerce.number().int().min(2).max(10_000).default(256),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production') {
@@ -87,6 +89,8 @@ export interface Config {
   socketsPerAddress: number;
   /** How often every open socket's session is checked against the table. */
   sessionSweepMs: number;
+  /** The most members a group may have. */
+  groupMaxMembers: number;
 }
 
 export class ConfigError extends Error {
@@ -128,6 +132,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     socketsPerUser: env.SOCKETS_PER_USER,
     socketsPerAddress: env.SOCKETS_PER_ADDRESS,
     sessionSweepMs: env.SESSION_CHECK_SECONDS * 1000,
+    groupMaxMembers: env.GROUP_MAX_MEMBERS,
   };
 }
 
