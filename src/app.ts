@@ -13,6 +13,7 @@ import * as accounts from './features/accounts/service.js';
 import { answerFor } from './core/answers.js';
 import { friendRoutes } from './features/friends/routes.js';
 import { conversationRoutes } from './features/conversations/routes.js';
+import { groupRoutes } from './features/groups/routes.js';
 import { refreshSession, type SessionSetup } from './core/http/session.js';
 import { accountRoutes } from './features/accounts/routes.js';
 import { pageRoutes } from './features/conversations/pages.js';
@@ -101,7 +102,8 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
         req: (req: { id: string; method: string; url: string }) => ({
           id: req.id,
           method: req.method,
-          url: req.url.split('?', 1)[0],
+          // An invite link's token opens a group: never in the logs.
+          url: req.url.split('?', 1)[0]?.replace(/^\/join\/[^/]+/, '/join/…'),
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
@@ -157,6 +159,7 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
   app.use(friendRoutes(ctx));
   app.use(accountRoutes(ctx, limits));
   app.use(pageRoutes(ctx));
+  app.use(groupRoutes(ctx));
   app.use(conversationRoutes(ctx));
 
   app.use((_req, _res, next) =>

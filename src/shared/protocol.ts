@@ -59,6 +59,12 @@ export interface PresenceDto {
   lastSeenAt: string | null;
 }
 
+/** To a member who left a group or was removed from it: their tabs stop showing it live. */
+export interface GroupLeftDto {
+  conversationId: number;
+  removed: boolean;
+}
+
 export interface InboxEntryDto {
   conversationId: number;
   unread: number;
@@ -89,6 +95,7 @@ export interface ServerToClientEvents {
   'conversation:read': (r: ReadDto) => void;
   typing: (t: TypingDto) => void;
   presence: (p: PresenceDto) => void;
+  'group:left': (p: GroupLeftDto) => void;
 }
 
 export interface SocketData {

@@ -31,6 +31,8 @@ export interface ConversationRow {
   membersCanAdd: boolean;
   /** Who added the user (a group invitation's sender), when someone did. */
   addedByName: string | null;
+  /** A former member who left (rather than was removed): the last line they read is theirs. */
+  iLeft: boolean;
 }
 
 export const directKey = (a: number, b: number) => (a < b ? `${a}:${b}` : `${b}:${a}`);
@@ -81,7 +83,9 @@ export async function findConversationFor(
     `SELECT c.id, c.kind, c.title, c.last_message_id AS "lastMessageId",
             me.last_read_message_id AS "myLastRead", me.role AS "myRole",
             me.history_to AS "myHistoryTo", c.members_can_add AS "membersCanAdd",
-            (SELECT u.display_name FROM users u WHERE u.id = me.added_by) AS "addedByName"
+            (SELECT u.display_name FROM users u WHERE u.id = me.added_by) AS "addedByName",
+            coalesce((SELECT x.sender_id = me.user_id FROM messages x WHERE x.id = me.history_to),
+                     false) AS "iLeft"
      FROM conversations c JOIN conversation_members me ON me.conversation_id = c.id AND me.user_id = $2
      WHERE c.id = $1`,
     [conversationId, userId],

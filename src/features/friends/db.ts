@@ -239,3 +239,18 @@ export async function listMessageRequests(db: Db, me: number): Promise<MessageRe
   );
   return rows;
 }
+
+/** Who added this member to a group (its invitation's sender); undefined in a direct chat. */
+export async function findAddedBy(
+  db: Db,
+  conversationId: number,
+  userId: number,
+): Promise<number | undefined> {
+  const { rows } = await db.query<{ by: number | null }>(
+    `SELECT m.added_by AS by FROM conversation_members m
+     JOIN conversations c ON c.id = m.conversation_id AND c.kind = 'group'
+     WHERE m.conversation_id = $1 AND m.user_id = $2`,
+    [conversationId, userId],
+  );
+  return rows[0]?.by ?? undefined;
+}
