@@ -9,6 +9,7 @@ import { startOlderPages } from './older.js';
 import { el, uuid } from './util.js';
 import { layOut, renderMessage, showSeen, type MessageFields } from './timeline.js';
 import { loadOutbox, saveOutbox } from './outbox.js';
+import { foldIfBlocked, readersOf, showSeenBy, watchMembership } from './group.js';
 
 const ENGAGING = ['pointerdown', 'keydown', 'wheel', 'touchstart'] as const;
 
@@ -64,8 +65,14 @@ export function startChat(
   };
 
   const isGroup = log.dataset.group === 'true';
-  const relayout = () => layOut(list, me, isGroup, otherRead);
-  const messageItem = (m: MessageFields) => renderMessage(m, me);
+  const readers = readersOf(log);
+  const relayout = () => {
+    layOut(list, me, isGroup, isGroup ? 0 : otherRead);
+    if (isGroup) showSeenBy(list, readers);
+  };
+  // In a group, the messages of people this reader blocked arrive folded (after a sync).
+  const blocked = new Set((log.dataset.blocked ?? '').split(',').filter(Boolean).map(Number));
+  const messageItem = (m: MessageFields) => foldIfBlocked(renderMessage(m, me), m, blocked);
 
   /** Puts a stored message in id order, once, replacing its "sending" copy. */
   function addMessage(m: MessageDto) {
@@ -99,7 +106,7 @@ export function startChat(
     list.querySelector('li.empty')?.remove();
     relayout();
     if (m.senderId !== me) {
-      if (m.senderId !== null) typing.show(m.senderName, false);
+      if (m.senderId !== null && m.kind !== 'system') typing.show(m.senderId, m.senderName, false);
       if (wasAtBottom) toBottom();
       else newButton.hidden = false;
       markReadIfSeen();
@@ -250,12 +257,18 @@ export function startChat(
     socket.emit('conversation:read', { conversationId, messageId: last }, () => onCounts());
   }
 
-  const showReceipt = () => showSeen(list, me, otherRead);
+  const showReceipt = () => (isGroup ? showSeenBy(list, readers) : showSeen(list, me, otherRead));
 
   socket.on('conversation:read', (r) => {
     if (r.conversationId !== conversationId) return;
     if (r.userId === me) readSent = Math.max(readSent, r.messageId);
-    else if (r.messageId > otherRead) {
+    else if (isGroup) {
+      const reader = readers.get(r.userId);
+      if (reader && r.messageId > reader.read) {
+        reader.read = r.messageId;
+        showReceipt();
+      }
+    } else if (r.messageId > otherRead) {
       otherRead = r.messageId;
       showReceipt();
     }
@@ -280,6 +293,7 @@ export function startChat(
     for (const [clientId, item] of pending) if (item.retryable) send(clientId);
   });
   showPresence(socket, presence);
+  watchMembership(socket, conversationId, () => typing.stop());
 
   // ——— scrolling and older pages ———
   newButton.addEventListener('click', () => {

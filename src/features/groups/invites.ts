@@ -93,7 +93,11 @@ export async function joinByInvite(ctx: AppContext, me: Actor, token: string): P
     if (db.isCurrent(mine)) return { id: group.id, line: undefined };
     const count = await db.countCurrent(tx, group.id);
     if (count + 1 > ctx.groupMaxMembers) {
-      throw new AppError(409, `This group is full: at most ${ctx.groupMaxMembers} members.`, 'conflict');
+      throw new AppError(
+        409,
+        `This group is full: at most ${ctx.groupMaxMembers} members.`,
+        'conflict',
+      );
     }
     await db.addMember(tx, {
       conversationId: group.id,

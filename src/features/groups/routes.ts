@@ -97,7 +97,10 @@ export function groupRoutes(ctx: AppContext): Router {
         res.redirect(303, to ?? `/conversations/${id}/members`);
       } catch (err) {
         const e = formError(err);
-        await membersPage(res, id, { error: e.fields?.email ?? e.fields?.title ?? e.message, status: e.status });
+        await membersPage(res, id, {
+          error: e.fields?.email ?? e.fields?.title ?? e.message,
+          status: e.status,
+        });
       }
     });
 
@@ -139,7 +142,10 @@ export function groupRoutes(ctx: AppContext): Router {
       link = `${req.protocol}://${req.get('host') ?? 'localhost'}/join/${token}`;
     } catch (err) {
       const e = formError(err);
-      return membersPage(res, id, { error: Object.values(e.fields ?? {})[0] ?? e.message, status: e.status });
+      return membersPage(res, id, {
+        error: Object.values(e.fields ?? {})[0] ?? e.message,
+        status: e.status,
+      });
     }
     await membersPage(res, id, { link, status: 201 });
   });

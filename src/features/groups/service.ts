@@ -20,15 +20,11 @@ import type { Role } from './db.js';
 export const TITLE_MAX = 80;
 const RANK: Record<Role, number> = { member: 1, admin: 2, owner: 3 };
 
-
 const titleSchema = z
   .string({ error: 'Give the group a name.' })
   .transform(visibleName)
   .pipe(z.string().trim().min(1, 'Give the group a name.'))
-  .refine(
-    (s) => [...s].length <= TITLE_MAX,
-    `Group names are at most ${TITLE_MAX} characters.`,
-  )
+  .refine((s) => [...s].length <= TITLE_MAX, `Group names are at most ${TITLE_MAX} characters.`)
   .refine(isStorableText, 'The name contains a character that cannot be stored.');
 
 const forbidden = (message: string) => new AppError(403, message, 'forbidden');
@@ -135,11 +131,7 @@ interface Managing {
  * The manage check, under the group's lock: a current member of a group, read fresh (never
  * from the cache). Not a member, or not a group: "not found"; a former member: forbidden.
  */
-async function manage(
-  tx: Db,
-  meId: number,
-  conversationId: number,
-): Promise<Managing> {
+async function manage(tx: Db, meId: number, conversationId: number): Promise<Managing> {
   const group = await db.lockGroup(tx, conversationId);
   const me = group && (await db.findMember(tx, conversationId, meId));
   if (!group || !me || me.state === 'declined') throw notFound('That conversation');
@@ -180,7 +172,8 @@ export async function addMember(
       addedBy: me.id,
       historyFrom: group.lastMessageId,
     });
-    if (!added) throw new AppError(409, `${person.displayName} is already in this group.`, 'conflict');
+    if (!added)
+      throw new AppError(409, `${person.displayName} is already in this group.`, 'conflict');
     return db.insertSystemLine(
       tx,
       conversationId,
@@ -238,7 +231,12 @@ export async function leaveGroup(ctx: AppContext, me: Actor, conversationId: num
       if (heir) {
         await db.setRole(tx, conversationId, heir.userId, 'owner');
         lines.push(
-          await db.insertSystemLine(tx, conversationId, me.id, `${heir.displayName} is now the owner`),
+          await db.insertSystemLine(
+            tx,
+            conversationId,
+            me.id,
+            `${heir.displayName} is now the owner`,
+          ),
         );
       }
     }
