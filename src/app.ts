@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import express, { type ErrorRequestHandler } from 'express';
 import helmet from 'helmet';
 import * as timeline from './shared/timeline.js';
+import { isMentioned } from './shared/mentions.js';
 import { pinoHttp } from 'pino-http';
 import type { Config } from './core/config.js';
 import { AppError } from './core/errors.js';
@@ -45,6 +46,7 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
   app.locals.firstLine = firstLine;
   // The message list's rules, shared with the browser script (src/shared/timeline.ts).
   Object.assign(app.locals, timeline);
+  app.locals.isMentioned = isMentioned;
 
   app.use(
     helmet({

@@ -9,6 +9,7 @@ import { startOlderPages } from './older.js';
 import { el, uuid } from './util.js';
 import { layOut, renderMessage, showSeen, type MessageFields } from './timeline.js';
 import { loadOutbox, saveOutbox } from './outbox.js';
+import { markMention, mentionRules, startMentionPicker } from './mentions.js';
 import { foldIfBlocked, readersOf, showSeenBy, watchMembership } from './group.js';
 
 const ENGAGING = ['pointerdown', 'keydown', 'wheel', 'touchstart'] as const;
@@ -72,7 +73,9 @@ export function startChat(
   };
   // In a group, the messages of people this reader blocked arrive folded (after a sync).
   const blocked = new Set((log.dataset.blocked ?? '').split(',').filter(Boolean).map(Number));
-  const messageItem = (m: MessageFields) => foldIfBlocked(renderMessage(m, me), m, blocked);
+  const mentions = mentionRules(log);
+  const messageItem = (m: MessageFields) =>
+    markMention(foldIfBlocked(renderMessage(m, me), m, blocked), m, me, mentions);
 
   /** Puts a stored message in id order, once, replacing its "sending" copy. */
   function addMessage(m: MessageDto) {
@@ -207,6 +210,9 @@ export function startChat(
     toBottom();
     send(clientId);
   });
+
+  // "@" offers the group's members; its keys come before the composer's Enter.
+  if (isGroup) startMentionPicker(box, log, me);
 
   // A touch keyboard has no Shift: there Enter makes a new line and the Send button sends.
   const touch = matchMedia('(pointer: coarse)').matches;

@@ -1,5 +1,6 @@
 import type { Db } from '../../core/db/pool.js';
 import type { MemberState, Members } from './member-cache.js';
+import { EVERYONE_OPEN_UP_TO } from '../../shared/mentions.js';
 
 export interface InboxRow {
   id: number;
@@ -16,6 +17,8 @@ export interface InboxRow {
   /** The user left this group or was removed from it: read-only. */
   former: boolean;
   unread: number;
+  /** An unread message in this group mentions the user. */
+  mentioned: boolean;
 }
 
 export interface ConversationRow {
@@ -185,8 +188,26 @@ export async function listInbox(db: Db, userId: number, limit = 50): Promise<Inb
                  AND x.id > GREATEST(me.last_read_message_id, me.history_from)
                  AND x.id <= coalesce(me.history_to, c.last_message_id)
                  AND x.sender_id IS DISTINCT FROM me.user_id AND x.kind <> 'system'
-               LIMIT ${UNREAD_CAP}) t) AS unread
+               LIMIT ${UNREAD_CAP}) t) AS unread,
+            -- An unread mention of the reader in a group ("@" in the list; shared/mentions.ts
+            -- decides the same on the page: @everyone from admins only past 20 members).
+            c.kind = 'group' AND EXISTS (
+              SELECT 1 FROM messages x
+              WHERE x.conversation_id = c.id
+                AND x.id > GREATEST(me.last_read_message_id, me.history_from)
+                AND x.id <= coalesce(me.history_to, c.last_message_id)
+                AND x.sender_id IS DISTINCT FROM me.user_id AND x.kind <> 'system'
+                AND (position(lower('@' || meu.display_name) IN lower(x.body)) > 0
+                     OR (position('@everyone' IN lower(x.body)) > 0 AND (
+                       EXISTS (SELECT 1 FROM conversation_members sm
+                               WHERE sm.conversation_id = c.id AND sm.user_id = x.sender_id
+                                 AND sm.role <> 'member')
+                       OR (SELECT count(*) FROM conversation_members cm
+                           WHERE cm.conversation_id = c.id AND cm.history_to IS NULL
+                             AND cm.state <> 'declined') <= ${EVERYONE_OPEN_UP_TO})))
+            ) AS mentioned
      FROM conversation_members me
+     JOIN users meu ON meu.id = me.user_id
      JOIN conversations c ON c.id = me.conversation_id
      -- LEAST ignores a NULL: the conversation's last message, or the last one a former member saw.
      LEFT JOIN messages m ON m.id = LEAST(c.last_message_id, me.history_to)

@@ -27,7 +27,8 @@ export interface Readable {
 }
 
 const EVERYTHING: Readable = { from: 0, to: null };
-const below = (before: number, r: Readable) => (r.to === null ? before : Math.min(before, r.to + 1));
+const below = (before: number, r: Readable) =>
+  r.to === null ? before : Math.min(before, r.to + 1);
 
 /**
  * One page of history, newest `limit` before `before` (exclusive), oldest first.
