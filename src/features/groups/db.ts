@@ -158,6 +158,13 @@ export async function endMembership(
   );
 }
 
+export async function acceptMembership(tx: Db, conversationId: number, userId: number) {
+  await tx.query(
+    `UPDATE conversation_members SET state = 'accepted' WHERE conversation_id = $1 AND user_id = $2`,
+    [conversationId, userId],
+  );
+}
+
 export async function setRole(tx: Db, conversationId: number, userId: number, role: Role) {
   await tx.query(
     'UPDATE conversation_members SET role = $3 WHERE conversation_id = $1 AND user_id = $2',

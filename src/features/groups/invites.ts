@@ -90,7 +90,11 @@ export async function joinByInvite(ctx: AppContext, me: Actor, token: string): P
     const invite = await db.findLiveInvite(tx, hash(token), true);
     if (!group || !invite) throw new AppError(404, DEAD_LINK, 'not_found');
     const mine = await db.findMember(tx, group.id, me.id);
-    if (db.isCurrent(mine)) return { id: group.id, line: undefined };
+    if (db.isCurrent(mine)) {
+      // Invited and not answered yet: following the link is the answer.
+      if (mine.state === 'request') await db.acceptMembership(tx, group.id, me.id);
+      return { id: group.id, line: undefined };
+    }
     const count = await db.countCurrent(tx, group.id);
     if (count + 1 > ctx.groupMaxMembers) {
       throw new AppError(
@@ -111,5 +115,6 @@ export async function joinByInvite(ctx: AppContext, me: Actor, token: string): P
     return { id: group.id, line: await db.insertSystemLine(tx, group.id, me.id, words) };
   });
   if (result.line) notifyLines(ctx, result.id, [result.line]);
+  else ctx.members.invalidate(result.id);
   return result.id;
 }
