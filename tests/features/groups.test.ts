@@ -246,6 +246,12 @@ describe('roles: every action checked on the server', () => {
     // The owner removes an admin's role.
     expect((await act(ann, id, `members/${cy.id}/unadmin`)).status).toBe(303);
     expect(await roleOf(id, cy)).toBe('member');
+    // And hands the group over: one owner, the old one an admin.
+    expect((await act(bo, id, `members/${cy.id}/owner`)).status).toBe(403);
+    expect((await act(ann, id, `members/${bo.id}/owner`)).status).toBe(303);
+    expect(await roleOf(id, bo)).toBe('owner');
+    expect(await roleOf(id, ann)).toBe('admin');
+    expect((await page(cy, id)).text).toContain('Ann made Bo the owner');
   });
 
   it('an outsider cannot see the member list or change anything: "not found", as for no group', async () => {

@@ -40,6 +40,8 @@ const PERSON_ACTIONS = {
     groups.setAdmin(ctx, me, id, who, true),
   unadmin: (ctx: AppContext, me: Actor, id: number, who: number) =>
     groups.setAdmin(ctx, me, id, who, false),
+  owner: (ctx: AppContext, me: Actor, id: number, who: number) =>
+    groups.makeOwner(ctx, me, id, who),
 } as const;
 
 export function groupRoutes(ctx: AppContext): Router {

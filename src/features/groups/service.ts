@@ -273,6 +273,27 @@ export async function setAdmin(
   if (line) notifyLines(ctx, conversationId, [line]);
 }
 
+/** The owner hands the group over; they stay on as an admin (Signal, WhatsApp do the same). */
+export async function makeOwner(
+  ctx: AppContext,
+  me: Actor,
+  conversationId: number,
+  userId: number,
+): Promise<void> {
+  const line = await withTransaction(ctx.db, async (tx) => {
+    const { me: mine } = await manage(tx, me.id, conversationId);
+    const them = await target(tx, conversationId, userId);
+    if (mine.role !== 'owner') throw forbidden('Only the owner can hand the group over.');
+    if (them.userId === me.id) return undefined;
+    if (them.state !== 'accepted') throw forbidden('They have not accepted the invitation yet.');
+    await db.setRole(tx, conversationId, me.id, 'admin'); // one owner at a time
+    await db.setRole(tx, conversationId, userId, 'owner');
+    const words = `${me.displayName} made ${them.displayName} the owner`;
+    return db.insertSystemLine(tx, conversationId, me.id, words);
+  });
+  if (line) notifyLines(ctx, conversationId, [line]);
+}
+
 export async function renameGroup(
   ctx: AppContext,
   me: Actor,
