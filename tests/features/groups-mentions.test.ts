@@ -26,6 +26,7 @@ describe('group lines in words', () => {
     expect(listNames(['Bo'])).toBe('Bo');
     expect(listNames(['Bo', 'Cy'])).toBe('Bo and Cy');
     expect(listNames(['Bo', 'Cy', 'Di'])).toBe('Bo, Cy and Di');
+    expect(listNames(['A', 'B', 'C', 'D', 'E', 'F', 'G'])).toBe('A, B, C and 4 others');
   });
 
   it('reads the Members box one per line, or separated by commas, once each', () => {

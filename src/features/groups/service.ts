@@ -29,9 +29,10 @@ const titleSchema = z
 
 const forbidden = (message: string) => new AppError(403, message, 'forbidden');
 
-/** "Bo", "Bo and Cy", "Bo, Cy and Di". */
+/** "Bo", "Bo and Cy", "Bo, Cy and Di"; past five, "Bo, Cy, Di and 3 others". */
 export function listNames(names: string[]): string {
   if (names.length <= 1) return names.join('');
+  if (names.length > 5) return `${names.slice(0, 3).join(', ')} and ${names.length - 3} others`;
   return `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
 }
 
@@ -62,8 +63,10 @@ async function findPeople(
   for (const raw of emails) {
     const parsed = emailSchema.safeParse(raw);
     if (!parsed.success) throw invalid({ members: `"${raw}" is not an email address.` });
-    lookup(); // each address asks "is there an account?": the lookup budget pays for it
     const found = await findByEmail(ctx, actorId, parsed.data);
+    // Asking "is there an account?" costs a lookup from the shared budget; a friend's address
+    // tells nothing new, so a big group of friends is not stopped by it.
+    if (found.status !== 'found' || !found.rel.friends) lookup();
     if (found.status === 'self') continue;
     // A block either way, or a hidden email: the same answer as no account.
     if (found.status === 'none') throw invalid({ members: `No account uses ${parsed.data}.` });
