@@ -140,6 +140,31 @@ describe('making a group', () => {
     expect(rows).toEqual([]);
   });
 
+  it('"Block" on a group invitation declines it and blocks its sender, whose next invitation never arrives', async () => {
+    const jo = await signUp(app, { displayName: 'Jo' });
+    const id = await createGroup(ann, 'Unwanted', [bo, jo]);
+    const joPage = await page(jo, id);
+    expect(joPage.text).toMatch(/<button type="submit" class="danger">Block<\/button>/);
+    expect(
+      (await post(jo.agent, `/conversations/${id}/block`, {}, `/conversations/${id}`)).status,
+    ).toBe(303);
+    const { rows } = await app.pool.query(
+      'SELECT 1 FROM blocks WHERE blocker_id = $1 AND blocked_id = $2',
+      [jo.id, ann.id],
+    );
+    expect(rows).toHaveLength(1);
+    expect((await page(jo, id)).status).toBe(404);
+    expect((await jo.agent.get('/')).text).not.toContain('Unwanted');
+    const again = await post(
+      ann.agent,
+      '/groups',
+      { title: 'Again', members: jo.email },
+      '/groups/new',
+    );
+    expect(again.status).toBe(400);
+    expect(again.text).toContain(`No account uses ${jo.email}.`);
+  });
+
   it('holds at most the configured number of members, and says so', async () => {
     const before = app.ctx.groupMaxMembers;
     app.ctx.groupMaxMembers = 3;
