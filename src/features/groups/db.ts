@@ -74,6 +74,10 @@ export interface MemberInfo {
   historyTo: number | null;
 }
 
+const MEMBER = `SELECT m.user_id AS "userId", u.display_name AS "displayName", m.role, m.state,
+  m.history_to AS "historyTo"
+  FROM conversation_members m JOIN users u ON u.id = m.user_id`;
+
 /** One member's row (current, former or declined), with their name. */
 export async function findMember(
   tx: Db,
@@ -81,9 +85,7 @@ export async function findMember(
   userId: number,
 ): Promise<MemberInfo | undefined> {
   const { rows } = await tx.query<MemberInfo>(
-    `SELECT m.user_id AS "userId", u.display_name AS "displayName", m.role, m.state,
-            m.history_to AS "historyTo"
-     FROM conversation_members m JOIN users u ON u.id = m.user_id
+    `${MEMBER}
      WHERE m.conversation_id = $1 AND m.user_id = $2`,
     [conversationId, userId],
   );
@@ -179,9 +181,7 @@ export async function findSuccessor(
   leaving: number,
 ): Promise<MemberInfo | undefined> {
   const { rows } = await tx.query<MemberInfo>(
-    `SELECT m.user_id AS "userId", u.display_name AS "displayName", m.role, m.state,
-            m.history_to AS "historyTo"
-     FROM conversation_members m JOIN users u ON u.id = m.user_id
+    `${MEMBER}
      WHERE m.conversation_id = $1 AND m.user_id <> $2 AND m.history_to IS NULL
        AND m.state = 'accepted'
      ORDER BY (m.role = 'admin') DESC, m.joined_at, m.user_id
