@@ -19,12 +19,17 @@ import {
   send,
   waitFor,
 } from '../support/sockets.js';
+import { until } from '../support/wait.js';
+import { listenForMemberChanges } from '../../src/features/conversations/member-events.js';
 
 let app: TestApp;
+let stopListening: () => Promise<void>;
 let ann: TestUser, bo: TestUser, cy: TestUser, di: TestUser, eve: TestUser;
 
 beforeAll(async () => {
   app = await startTestApp();
+  // As server.ts does: every change of members (and blocks among them) reaches the cache.
+  stopListening = listenForMemberChanges(app.pool, app.ctx.members, app.ctx.logger);
   ann = await signUp(app, { displayName: 'Ann' });
   bo = await signUp(app, { displayName: 'Bo' });
   cy = await signUp(app, { displayName: 'Cy' });
@@ -36,6 +41,7 @@ beforeAll(async () => {
 afterEach(() => closeSockets());
 afterAll(async () => {
   closeSockets();
+  await stopListening?.();
   await app?.close();
 });
 
@@ -218,8 +224,11 @@ describe('what each member sees', () => {
     expect((await post(bo.agent, `/friends/${cy.id}/block`, {}, '/friends')).status).toBe(303);
     const cySocket = await openSocket(app.baseUrl, await cookieOf(cy.agent));
     await send(cySocket, id, 'Cy says hi');
+    // The block reaches the member cache by the database's notification.
+    await until('the fold', async () =>
+      (await page(bo, id)).text.includes('Message from a blocked person'),
+    );
     const boPage = await page(bo, id);
-    expect(boPage.text).toContain('Message from a blocked person');
     expect(boPage.text).toMatch(/<details class="blocked-message">/);
     const annPage = await page(ann, id);
     expect(annPage.text).toContain('Cy says hi');
