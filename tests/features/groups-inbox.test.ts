@@ -34,7 +34,8 @@ it('lists 200 conversations (100 groups of 8, 100 direct), 30 messages each, in 
   await q(
     `WITH d AS (
        INSERT INTO conversations (kind, direct_key, created_by)
-       SELECT 'direct', $1 || ':' || o, $1 FROM unnest($2::bigint[]) o RETURNING id, direct_key)
+       SELECT 'direct', $1::bigint || ':' || o, $1::bigint FROM unnest($2::bigint[]) o
+       RETURNING id, direct_key)
      INSERT INTO conversation_members (conversation_id, user_id)
      SELECT d.id, x FROM d, LATERAL (VALUES ($1::bigint), (split_part(d.direct_key, ':', 2)::bigint)) v(x)`,
     [me, ids.slice(8)],
