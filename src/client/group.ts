@@ -20,6 +20,8 @@ export function watchMembership(
     }
     const composer = document.getElementById('composer');
     if (composer) composer.hidden = true;
+    const sub = document.querySelector('.chat-sub');
+    if (sub) sub.textContent = 'You are no longer in this group';
   });
 }
 
