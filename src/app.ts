@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import express, { type ErrorRequestHandler } from 'express';
 import helmet from 'helmet';
 import * as timeline from './shared/timeline.js';
+import { isMentioned } from './shared/mentions.js';
 import { pinoHttp } from 'pino-http';
 import type { Config } from './core/config.js';
 import { AppError } from './core/errors.js';
@@ -13,6 +14,7 @@ import * as accounts from './features/accounts/service.js';
 import { answerFor } from './core/answers.js';
 import { friendRoutes } from './features/friends/routes.js';
 import { conversationRoutes } from './features/conversations/routes.js';
+import { groupRoutes } from './features/groups/routes.js';
 import { refreshSession, type SessionSetup } from './core/http/session.js';
 import { accountRoutes } from './features/accounts/routes.js';
 import { pageRoutes } from './features/conversations/pages.js';
@@ -44,6 +46,7 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
   app.locals.firstLine = firstLine;
   // The message list's rules, shared with the browser script (src/shared/timeline.ts).
   Object.assign(app.locals, timeline);
+  app.locals.isMentioned = isMentioned;
 
   app.use(
     helmet({
@@ -101,7 +104,8 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
         req: (req: { id: string; method: string; url: string }) => ({
           id: req.id,
           method: req.method,
-          url: req.url.split('?', 1)[0],
+          // An invite link's token opens a group: never in the logs.
+          url: req.url.split('?', 1)[0]?.replace(/^\/join\/[^/]+/, '/join/…'),
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
@@ -157,6 +161,7 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
   app.use(friendRoutes(ctx));
   app.use(accountRoutes(ctx, limits));
   app.use(pageRoutes(ctx));
+  app.use(groupRoutes(ctx));
   app.use(conversationRoutes(ctx));
 
   app.use((_req, _res, next) =>

@@ -9,6 +9,8 @@ import { startOlderPages } from './older.js';
 import { el, uuid } from './util.js';
 import { layOut, renderMessage, showSeen, type MessageFields } from './timeline.js';
 import { loadOutbox, saveOutbox } from './outbox.js';
+import { markMention, mentionRules, startMentionPicker } from './mentions.js';
+import { foldIfBlocked, readersOf, showSeenBy, watchMembership } from './group.js';
 
 const ENGAGING = ['pointerdown', 'keydown', 'wheel', 'touchstart'] as const;
 
@@ -69,8 +71,16 @@ export function startChat(
   };
 
   const isGroup = log.dataset.group === 'true';
-  const relayout = () => layOut(list, me, isGroup, otherRead);
-  const messageItem = (m: MessageFields) => renderMessage(m, me);
+  const readers = readersOf(log);
+  const relayout = () => {
+    layOut(list, me, isGroup, isGroup ? 0 : otherRead);
+    if (isGroup) showSeenBy(list, readers);
+  };
+  // In a group, the messages of people this reader blocked arrive folded (after a sync).
+  const blocked = new Set((log.dataset.blocked ?? '').split(',').filter(Boolean).map(Number));
+  const mentions = mentionRules(log);
+  const messageItem = (m: MessageFields) =>
+    markMention(foldIfBlocked(renderMessage(m, me), m, blocked), m, me, mentions);
 
   /** Puts a stored message in id order, once, replacing its "sending" copy. */
   function addMessage(m: MessageDto) {
@@ -104,7 +114,7 @@ export function startChat(
     list.querySelector('li.empty')?.remove();
     relayout();
     if (m.senderId !== me) {
-      if (m.senderId !== null) typing.show(m.senderName, false);
+      if (m.senderId !== null && m.kind !== 'system') typing.show(m.senderId, m.senderName, false);
       if (wasAtBottom) toBottom();
       else newButton.hidden = false;
       markReadIfSeen();
@@ -206,6 +216,9 @@ export function startChat(
     send(clientId);
   });
 
+  // "@" offers the group's members; its keys come before the composer's Enter.
+  if (isGroup) startMentionPicker(box, log, me);
+
   // A touch keyboard has no Shift: there Enter makes a new line and the Send button sends.
   const touch = matchMedia('(pointer: coarse)').matches;
   box.addEventListener('keydown', (e) => {
@@ -255,12 +268,18 @@ export function startChat(
     socket.emit('conversation:read', { conversationId, messageId: last }, () => onCounts());
   }
 
-  const showReceipt = () => showSeen(list, me, otherRead);
+  const showReceipt = () => (isGroup ? showSeenBy(list, readers) : showSeen(list, me, otherRead));
 
   socket.on('conversation:read', (r) => {
     if (r.conversationId !== conversationId) return;
     if (r.userId === me) readSent = Math.max(readSent, r.messageId);
-    else if (r.messageId > otherRead) {
+    else if (isGroup) {
+      const reader = readers.get(r.userId);
+      if (reader && r.messageId > reader.read) {
+        reader.read = r.messageId;
+        showReceipt();
+      }
+    } else if (r.messageId > otherRead) {
       otherRead = r.messageId;
       showReceipt();
     }
@@ -285,6 +304,7 @@ export function startChat(
     for (const [clientId, item] of pending) if (item.retryable) send(clientId);
   });
   showPresence(socket, presence);
+  watchMembership(socket, conversationId, () => typing.stop());
 
   // ——— scrolling and older pages ———
   newButton.addEventListener('click', () => {

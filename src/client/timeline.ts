@@ -21,10 +21,12 @@ export interface MessageFields {
   senderName: string;
   body: string;
   createdAt: string;
+  kind?: 'system';
 }
 
 /** A message built from the page's server-rendered <template>: one definition of its markup. */
 export function renderMessage(m: MessageFields, me: number): HTMLLIElement {
+  if (m.kind === 'system') return renderSystemLine(m);
   const tpl = document.getElementById('message-template') as HTMLTemplateElement;
   const li = tpl.content.firstElementChild!.cloneNode(true) as HTMLLIElement;
   const mine = m.senderId === me;
@@ -43,6 +45,20 @@ export function renderMessage(m: MessageFields, me: number): HTMLLIElement {
   li.querySelector('.sender bdi')!.textContent = mine ? 'You' : m.senderName; // text, never HTML
   li.querySelector('.body')!.textContent = m.body;
   li.querySelector('time')!.dateTime = m.createdAt;
+  return li;
+}
+
+/** A group's line in words ("Ann added Bo"), as partials/message.ejs draws it. */
+function renderSystemLine(m: MessageFields): HTMLLIElement {
+  const li = el('li', { className: 'msg system' }, el('p', { className: 'body', text: m.body }));
+  if (m.id !== undefined) {
+    li.id = `m${m.id}`;
+    li.dataset.id = String(m.id);
+  }
+  li.dataset.clientId = m.clientId;
+  li.dataset.senderId = '';
+  li.dataset.kind = 'system';
+  li.dataset.at = m.createdAt;
   return li;
 }
 

@@ -32,24 +32,28 @@ export function startTyping(
   });
   box.addEventListener('blur', stop);
 
-  const typers = new Map<string, ReturnType<typeof setTimeout>>();
-  function show(name: string, on: boolean) {
-    clearTimeout(typers.get(name));
-    typers.delete(name);
+  // Keyed by account: two people with one display name are two typers.
+  const typers = new Map<number, { name: string; timer: ReturnType<typeof setTimeout> }>();
+  function show(userId: number, name: string, on: boolean) {
+    clearTimeout(typers.get(userId)?.timer);
+    typers.delete(userId);
     if (on)
-      typers.set(
+      typers.set(userId, {
         name,
-        setTimeout(() => show(name, false), TYPING_SHOWN),
-      );
-    const names = [...typers.keys()];
+        timer: setTimeout(() => show(userId, name, false), TYPING_SHOWN),
+      });
+    const names = [...typers.values()].map((t) => t.name);
     // Each name isolated: a right-to-left name cannot reorder the words around it.
     line.replaceChildren(
-      ...names.flatMap((n, i) => [...(i ? [', '] : []), el('bdi', { text: n })]),
+      ...names.flatMap((n, i) => [
+        ...(i === 0 ? [] : [i === names.length - 1 ? ' and ' : ', ']),
+        el('bdi', { text: n }),
+      ]),
     );
     if (names.length) line.append(` ${names.length > 1 ? 'are' : 'is'} typing…`);
   }
   socket.on('typing', (t) => {
-    if (t.conversationId === conversationId && t.userId !== me) show(t.name, t.typing);
+    if (t.conversationId === conversationId && t.userId !== me) show(t.userId, t.name, t.typing);
   });
   return { stop, show };
 }

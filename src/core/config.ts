@@ -45,6 +45,8 @@ const schema = z
     // two cores: bigger batches, fewer commits. More keeps other conversations' messages
     // moving while one conversation's row is locked for long.
     WRITER_LANES: z.coerce.number().int().min(1).max(8).default(1),
+    // A group's members at most (issue 14); every message fans out to each of them.
+    GROUP_MAX_MEMBERS: z.coerce.number().int().min(2).max(10_000).default(256),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production') {
@@ -92,6 +94,8 @@ export interface Config {
   /** How often every open socket's session is checked against the table. */
   sessionSweepMs: number;
   writerLanes: number;
+  /** The most members a group may have. */
+  groupMaxMembers: number;
 }
 
 export class ConfigError extends Error {
@@ -134,6 +138,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     socketsPerAddress: env.SOCKETS_PER_ADDRESS,
     writerLanes: env.WRITER_LANES,
     sessionSweepMs: env.SESSION_CHECK_SECONDS * 1000,
+    groupMaxMembers: env.GROUP_MAX_MEMBERS,
   };
 }
 

@@ -18,6 +18,8 @@ export interface AppContext {
   presenceGraceMs: number;
   writer: MessageWriter;
   members: MemberCache;
+  /** The most members a group may have (config GROUP_MAX_MEMBERS). */
+  groupMaxMembers: number;
   limits: {
     send: RateLimiter;
     typing: RateLimiter;
@@ -28,7 +30,8 @@ export interface AppContext {
 }
 
 export interface ContextOptions {
-  config: Pick<Config, 'bcryptCost' | 'rateLimit' | 'writerLanes'>;
+  config: Pick<Config, 'bcryptCost' | 'rateLimit' | 'writerLanes'> &
+    Partial<Pick<Config, 'groupMaxMembers'>>;
   db: Pool;
   logger: Logger;
   notify?: Notify;
@@ -48,6 +51,7 @@ export function createContext(opts: ContextOptions): AppContext {
     presenceGraceMs: opts.presenceGraceMs ?? 5_000,
     writer: new MessageWriter(opts.db, logger, { lanes: config.writerLanes }),
     members: new MemberCache(),
+    groupMaxMembers: config.groupMaxMembers ?? 256,
     limits: {
       // A person types far slower; a script that floods gets rate_limited.
       send: new RateLimiter(30, 5, config.rateLimit, opts.clock),

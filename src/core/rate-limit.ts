@@ -60,8 +60,9 @@ export class EmailLookupBudget {
     this.perAddress = new RateLimiter(60, 0.5, enabled, clock, LOOKUP_MESSAGE);
   }
 
-  take(who: { userId: number; address: string }): void {
+  /** Without a user (a logged-out visitor opening an invite link): the address alone. */
+  take(who: { userId?: number; address: string }): void {
     this.perAddress.take(who.address);
-    this.perUser.take(who.userId);
+    if (who.userId !== undefined) this.perUser.take(who.userId);
   }
 }

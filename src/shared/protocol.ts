@@ -9,6 +9,8 @@ export interface MessageDto {
   clientId: string;
   body: string;
   createdAt: string; // ISO 8601
+  /** Only on a group's lines in words ("Ann added Bo"): shown as a line, not a bubble. */
+  kind?: 'system';
 }
 
 /** Every code an error answer can carry, over HTTP (JSON) or a socket ack. */
@@ -22,6 +24,7 @@ export type ErrorCode =
   | 'csrf'
   | 'rate_limited'
   | 'awaiting_acceptance' // a message request's sender wrote the few allowed; not retryable
+  | 'forbidden' // a group member without the role for it, or a former member writing
   | 'session_ended' // the socket's session is gone: log in again
   | 'too_many_sockets' // refused at the handshake: too many tabs or devices
   | 'unavailable' // the database is not answering
@@ -56,6 +59,12 @@ export interface PresenceDto {
   lastSeenAt: string | null;
 }
 
+/** To a member who left a group or was removed from it: their tabs stop showing it live. */
+export interface GroupLeftDto {
+  conversationId: number;
+  removed: boolean;
+}
+
 export interface InboxEntryDto {
   conversationId: number;
   unread: number;
@@ -86,6 +95,7 @@ export interface ServerToClientEvents {
   'conversation:read': (r: ReadDto) => void;
   typing: (t: TypingDto) => void;
   presence: (p: PresenceDto) => void;
+  'group:left': (p: GroupLeftDto) => void;
 }
 
 export interface SocketData {

@@ -341,7 +341,7 @@ describe('direct conversations over plain HTTP', () => {
     );
     await app.pool.query('ANALYZE messages');
     const { rows } = await app.pool.query<{ 'QUERY PLAN': string }>(
-      `EXPLAIN ${HISTORY_SQL.replace('$1', '1').replace('$2', '1000000').replace('$3', '51')}`,
+      `EXPLAIN ${HISTORY_SQL.replace('$1', '1').replace('$2', '1000000').replace('$3', '51').replace('$4', '0')}`,
     );
     const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
     expect(plan).toContain('messages_conversation_id_idx');

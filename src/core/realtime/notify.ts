@@ -3,6 +3,7 @@
 import type { Server } from 'socket.io';
 import type {
   ClientToServerEvents,
+  GroupLeftDto,
   MessageDto,
   PresenceDto,
   ReadDto,
@@ -37,6 +38,11 @@ export class Notify {
 
   presence(recipientIds: number[], presence: PresenceDto): void {
     if (recipientIds.length) this.io?.to(recipientIds.map(userRoom)).emit('presence', presence);
+  }
+
+  /** The member who left or was removed: every tab of theirs, on every instance. */
+  groupLeft(userId: number, left: GroupLeftDto): void {
+    this.io?.to(userRoom(userId)).emit('group:left', left);
   }
 
   /** Sessions that were ended (logout, password change, deletion) lose their sockets. */

@@ -49,7 +49,7 @@ export function accountRoutes(
 
   r.get('/signup', (req, res) => {
     if (res.locals.user) return res.redirect(303, '/');
-    res.render('signup', { values: {}, errors: {} });
+    res.render('signup', { values: { next: safeNext(req.query.next, '') }, errors: {} });
   });
 
   r.post('/signup', limits.signup, async (req, res) => {
@@ -59,9 +59,10 @@ export function accountRoutes(
       await logIn(ctx, req, res, user);
       req.session.newAccount = true;
       await saveSession(req);
-      res.redirect(303, '/');
+      // Back where they came from (an invite link's page, say), or home.
+      res.redirect(303, safeNext(body.next));
     } catch (err) {
-      renderForm(res, 'signup', err, body);
+      renderForm(res, 'signup', err, { ...body, next: safeNext(body.next, '') });
     }
   });
 

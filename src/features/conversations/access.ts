@@ -4,10 +4,10 @@
 // (friends/policy.ts). What it reads comes from the member cache, so deciding a
 // send between friends costs no query.
 import type { AppContext } from '../../core/context.js';
-import { notFound } from '../../core/errors.js';
+import { AppError, notFound } from '../../core/errors.js';
 import { loadMembers as queryMembers } from './db.js';
 import type { MemberState, Members } from './member-cache.js';
-import { checkRequestAllowance, sendIsPending } from '../friends/policy.js';
+import { checkRequestAllowance, isFormer, sendIsPending } from '../friends/policy.js';
 
 /** What the user wants to do: read it, write to it, or change it (members, title). */
 export type Need = 'read' | 'send' | 'manage';
@@ -19,7 +19,16 @@ export interface ConversationAccess {
   members: Members;
   /** The user's own answer: 'accepted', or 'request' (not answered yet). */
   state: MemberState;
+  /**
+   * What the user may read: ids above `from`, up to `to` when they left or were removed
+   * from a group (the member history rule, migrations/…_member_history.sql).
+   */
+  history: { from: number; to: number | null };
 }
+
+/** The words a former member gets when they try to write, type or change the group. */
+export const NOT_A_MEMBER =
+  'You are no longer in this group: you can read what was said while you were in it, but not write.';
 
 /**
  * Allows or throws "not found": a conversation you are not in, or one you declined, gets
@@ -35,10 +44,14 @@ export async function accessConversation(
   const members = await loadMembers(ctx, conversationId, user.id, need);
   const state = members.state.get(user.id);
   if (!state || state === 'declined') throw notFound('That conversation');
+  if (need !== 'read' && isFormer(members, user.id)) {
+    throw new AppError(403, NOT_A_MEMBER, 'forbidden');
+  }
   if (need === 'send' && sendIsPending(members, user.id)) {
     await checkRequestAllowance(ctx, conversationId, user.id);
   }
-  return { conversationId, memberIds: members.ids, members, state };
+  const history = members.history?.get(user.id) ?? { from: 0, to: null };
+  return { conversationId, memberIds: members.ids, members, state, history };
 }
 
 async function loadMembers(

@@ -1,5 +1,6 @@
 import type { Db } from '../../core/db/pool.js';
 import type { MemberState, Members } from './member-cache.js';
+import { EVERYONE_OPEN_UP_TO } from '../../shared/mentions.js';
 
 export interface InboxRow {
   id: number;
@@ -10,7 +11,14 @@ export interface InboxRow {
   lastBody: string | null;
   lastSenderId: number | null;
   lastAt: Date | null;
+  /** 'system' for a group's line in words; its sender's name is part of it. */
+  lastKind: string | null;
+  lastSenderName: string | null;
+  /** The user left this group or was removed from it: read-only. */
+  former: boolean;
   unread: number;
+  /** An unread message in this group mentions the user. */
+  mentioned: boolean;
 }
 
 export interface ConversationRow {
@@ -19,6 +27,15 @@ export interface ConversationRow {
   title: string | null;
   lastMessageId: number | null;
   myLastRead: number;
+  /** In a group: 'owner', 'admin' or 'member'. */
+  myRole: 'owner' | 'admin' | 'member';
+  /** Set once the user left the group or was removed from it: read-only from then on. */
+  myHistoryTo: number | null;
+  membersCanAdd: boolean;
+  /** Who added the user (a group invitation's sender), when someone did. */
+  addedByName: string | null;
+  /** A former member who left (rather than was removed): the last line they read is theirs. */
+  iLeft: boolean;
 }
 
 export const directKey = (a: number, b: number) => (a < b ? `${a}:${b}` : `${b}:${a}`);
@@ -67,7 +84,11 @@ export async function findConversationFor(
 ): Promise<ConversationRow | undefined> {
   const { rows } = await db.query<ConversationRow>(
     `SELECT c.id, c.kind, c.title, c.last_message_id AS "lastMessageId",
-            me.last_read_message_id AS "myLastRead"
+            me.last_read_message_id AS "myLastRead", me.role AS "myRole",
+            me.history_to AS "myHistoryTo", c.members_can_add AS "membersCanAdd",
+            (SELECT u.display_name FROM users u WHERE u.id = me.added_by) AS "addedByName",
+            coalesce((SELECT x.sender_id = me.user_id FROM messages x WHERE x.id = me.history_to),
+                     false) AS "iLeft"
      FROM conversations c JOIN conversation_members me ON me.conversation_id = c.id AND me.user_id = $2
      WHERE c.id = $1`,
     [conversationId, userId],
@@ -77,8 +98,14 @@ export async function findConversationFor(
 
 /** The members with their answers and the blocks among them: what the access policy reads. */
 export async function loadMembers(db: Db, conversationId: number): Promise<Members> {
-  const { rows } = await db.query<{ id: number; state: MemberState; blocked: number[] }>(
-    `SELECT m.user_id AS id, m.state,
+  const { rows } = await db.query<{
+    id: number;
+    state: MemberState;
+    blocked: number[];
+    from: string;
+    to: string | null;
+  }>(
+    `SELECT m.user_id AS id, m.state, m.history_from AS from, m.history_to AS to,
             ARRAY(SELECT b.blocked_id FROM blocks b
                   JOIN conversation_members o
                     ON o.conversation_id = m.conversation_id AND o.user_id = b.blocked_id
@@ -90,6 +117,13 @@ export async function loadMembers(db: Db, conversationId: number): Promise<Membe
     ids: rows.map((r) => Number(r.id)),
     state: new Map(rows.map((r) => [Number(r.id), r.state])),
     blocks: new Set(rows.flatMap((r) => r.blocked.map((b) => `${r.id}:${b}`))),
+    former: new Set(rows.filter((r) => r.to !== null).map((r) => Number(r.id))),
+    history: new Map(
+      rows.map((r) => [
+        Number(r.id),
+        { from: Number(r.from), to: r.to === null ? null : Number(r.to) },
+      ]),
+    ),
   };
 }
 
@@ -99,6 +133,11 @@ export interface MemberRow {
   email: string;
   lastSeenAt: Date | null;
   lastRead: number;
+  role: 'owner' | 'admin' | 'member';
+  state: MemberState;
+  /** Set for someone who left the group or was removed. */
+  historyTo: number | null;
+  joinedAt: Date;
 }
 
 /** Whether both people have written in the conversation (an exchange, not a first contact). */
@@ -119,7 +158,8 @@ export async function haveBothWritten(
 export async function listMembers(db: Db, conversationId: number): Promise<MemberRow[]> {
   const { rows } = await db.query<MemberRow>(
     `SELECT u.id, u.display_name AS "displayName", u.email, u.last_seen_at AS "lastSeenAt",
-            m.last_read_message_id AS "lastRead"
+            m.last_read_message_id AS "lastRead", m.role, m.state, m.history_to AS "historyTo",
+            m.joined_at AS "joinedAt"
      FROM conversation_members m JOIN users u ON u.id = m.user_id
      WHERE m.conversation_id = $1 ORDER BY u.id`,
     [conversationId],
@@ -129,26 +169,56 @@ export async function listMembers(db: Db, conversationId: number): Promise<Membe
 
 const UNREAD_CAP = 100; // counted up to here; the page shows "99+"
 
-/** Conversations newest first, with the other person, the last message and the unread count. */
+/**
+ * Conversations newest first, with the other person (or the group's name), the last message
+ * the user may read with its sender's name, and the unread count. The member history rule
+ * holds here too: a member added to a group counts nothing from before, and one who left sees
+ * the group as it was when they left (its last line, its place in the list), nothing later.
+ */
 export async function listInbox(db: Db, userId: number, limit = 50): Promise<InboxRow[]> {
   const { rows } = await db.query<InboxRow>(
     `SELECT c.id, c.kind, c.title,
             other.id AS "otherId", other.display_name AS "otherName",
             m.body AS "lastBody", m.sender_id AS "lastSenderId", m.created_at AS "lastAt",
+            m.kind AS "lastKind", lu.display_name AS "lastSenderName",
+            me.history_to IS NOT NULL AS former,
             (SELECT count(*)::int FROM (
                SELECT 1 FROM messages x
-               WHERE x.conversation_id = c.id AND x.id > me.last_read_message_id
-                 AND x.sender_id IS DISTINCT FROM me.user_id
-               LIMIT ${UNREAD_CAP}) t) AS unread
+               WHERE x.conversation_id = c.id
+                 AND x.id > GREATEST(me.last_read_message_id, me.history_from)
+                 AND x.id <= coalesce(me.history_to, c.last_message_id)
+                 AND x.sender_id IS DISTINCT FROM me.user_id AND x.kind <> 'system'
+               LIMIT ${UNREAD_CAP}) t) AS unread,
+            -- An unread mention of the reader in a group ("@" in the list; shared/mentions.ts
+            -- decides the same on the page: @everyone from admins only past 20 members).
+            c.kind = 'group' AND EXISTS (
+              SELECT 1 FROM messages x
+              WHERE x.conversation_id = c.id
+                AND x.id > GREATEST(me.last_read_message_id, me.history_from)
+                AND x.id <= coalesce(me.history_to, c.last_message_id)
+                AND x.sender_id IS DISTINCT FROM me.user_id AND x.kind <> 'system'
+                AND (position(lower('@' || meu.display_name) IN lower(x.body)) > 0
+                     OR (position('@everyone' IN lower(x.body)) > 0 AND (
+                       EXISTS (SELECT 1 FROM conversation_members sm
+                               WHERE sm.conversation_id = c.id AND sm.user_id = x.sender_id
+                                 AND sm.role <> 'member')
+                       OR (SELECT count(*) FROM conversation_members cm
+                           WHERE cm.conversation_id = c.id AND cm.history_to IS NULL
+                             AND cm.state <> 'declined') <= ${EVERYONE_OPEN_UP_TO})))
+            ) AS mentioned
      FROM conversation_members me
+     JOIN users meu ON meu.id = me.user_id
      JOIN conversations c ON c.id = me.conversation_id
-     LEFT JOIN messages m ON m.id = c.last_message_id
+     -- LEAST ignores a NULL: the conversation's last message, or the last one a former member saw.
+     LEFT JOIN messages m ON m.id = LEAST(c.last_message_id, me.history_to)
+     LEFT JOIN users lu ON lu.id = m.sender_id
      LEFT JOIN LATERAL (
        SELECT u.id, u.display_name FROM conversation_members om JOIN users u ON u.id = om.user_id
        WHERE om.conversation_id = c.id AND om.user_id <> me.user_id LIMIT 1) other ON true
      WHERE me.user_id = $1 AND me.state = 'accepted'
        AND (c.last_message_id IS NOT NULL OR c.created_by = $1)
-     ORDER BY coalesce(c.last_message_at, c.created_at) DESC, c.id DESC
+     ORDER BY coalesce(CASE WHEN me.history_to IS NULL THEN c.last_message_at ELSE m.created_at END,
+                       c.created_at) DESC, c.id DESC
      LIMIT $2`,
     [userId, limit],
   );
@@ -164,10 +234,11 @@ export async function advanceReadMark(
 ): Promise<number | undefined> {
   const { rows } = await db.query<{ mark: number }>(
     `UPDATE conversation_members m
-     SET last_read_message_id = LEAST($3::bigint, coalesce(c.last_message_id, 0))
+     SET last_read_message_id = LEAST($3::bigint, coalesce(c.last_message_id, 0), m.history_to)
      FROM conversations c
      WHERE m.conversation_id = $1 AND m.user_id = $2 AND c.id = m.conversation_id
-       AND m.last_read_message_id < LEAST($3::bigint, coalesce(c.last_message_id, 0))
+       AND m.last_read_message_id
+         < LEAST($3::bigint, coalesce(c.last_message_id, 0), m.history_to)
      RETURNING m.last_read_message_id AS mark`,
     [conversationId, userId, messageId],
   );

@@ -15,6 +15,13 @@ export interface Members {
   state: ReadonlyMap<number, MemberState>;
   /** `${blocker}:${blocked}` for every member who blocked another member. */
   blocks: ReadonlySet<string>;
+  /**
+   * Group members who left or were removed (history_to set): they may read what they saw,
+   * and hear nothing more. Absent: nobody left (entries made by hand in tests).
+   */
+  former?: ReadonlySet<number>;
+  /** What each member may read (migrations/…_member_history.sql); absent: everything. */
+  history?: ReadonlyMap<number, { from: number; to: number | null }>;
 }
 
 export class MemberCache {

@@ -75,11 +75,25 @@ export async function conversationView(
   const [conversation, members, page] = await Promise.all([
     conversations.findConversationFor(ctx.db, conversationId, meId),
     conversations.listMembers(ctx.db, conversationId),
-    messages.listHistory(ctx.db, conversationId, before ?? Number.MAX_SAFE_INTEGER, PAGE_SIZE),
+    messages.listHistory(
+      ctx.db,
+      conversationId,
+      before ?? Number.MAX_SAFE_INTEGER,
+      PAGE_SIZE,
+      access.history,
+    ),
   ]);
   if (!conversation) throw notFound('That conversation'); // left in the meantime
   const history = { messages: page.messages.map((m) => toDto(m)), hasMore: page.hasMore };
-  const others = members.filter((m) => m.id !== meId);
+  const isGroup = conversation.kind === 'group';
+  // A group's others are its current members: not those who left, nor invitations declined.
+  const others = members.filter(
+    (m) => m.id !== meId && (!isGroup || (m.historyTo === null && m.state !== 'declined')),
+  );
+  // In a group, the messages of someone the user blocked are folded away (issue 13).
+  const blockedIds = new Set(
+    access.memberIds.filter((id) => access.members.blocks.has(`${meId}:${id}`)),
+  );
   // Presence, last seen and "Seen" only of those who accepted: a stranger watches no one.
   const watchable = new Set(
     others.filter((m) => mayWatch(access.members, meId, m.id)).map((m) => m.id),
@@ -90,12 +104,14 @@ export async function conversationView(
   const senders = new Set(page.messages.map((m) => m.senderId));
   const talkedBothWays =
     !other ||
+    isGroup ||
     (senders.has(meId) && senders.has(other.id)) ||
     (page.hasMore && (await conversations.haveBothWritten(ctx.db, conversationId, meId, other.id)));
   return {
     conversation,
     members,
     others,
+    blockedIds,
     watchable,
     myState: access.state,
     talkedBothWays,

@@ -171,6 +171,8 @@ export async function listWatchers(db: Db, userId: number): Promise<number[]> {
     `SELECT om.user_id AS id FROM conversation_members me
      JOIN conversation_members om ON om.conversation_id = me.conversation_id AND om.user_id <> $1
      WHERE me.user_id = $1 AND me.state = 'accepted' AND om.state <> 'declined'
+       -- Nobody who left a group (or was removed) watches or is watched through it.
+       AND me.history_to IS NULL AND om.history_to IS NULL
      UNION
      SELECT CASE WHEN from_id = $1 THEN to_id ELSE from_id END FROM friend_requests
      WHERE (from_id = $1 OR to_id = $1) AND state = 'accepted'
@@ -207,7 +209,7 @@ export async function findDirect(db: Db, key: string): Promise<number | undefine
 export async function countSent(db: Db, conversationId: number, senderId: number, cap: number) {
   const { rows } = await db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM (SELECT 1 FROM messages
-       WHERE conversation_id = $1 AND sender_id = $2 LIMIT $3) t`,
+       WHERE conversation_id = $1 AND sender_id = $2 AND kind <> 'system' LIMIT $3) t`,
     [conversationId, senderId, cap],
   );
   return rows[0]!.n;
@@ -223,7 +225,7 @@ export interface MessageRequestRow {
 /** First messages from people who are not friends, not answered yet: home's "Requests". */
 export async function listMessageRequests(db: Db, me: number): Promise<MessageRequestRow[]> {
   const { rows } = await db.query<MessageRequestRow>(
-    `SELECT c.id, other.display_name AS "otherName", m.body AS "lastBody",
+    `SELECT c.id, coalesce(c.title, other.display_name) AS "otherName", m.body AS "lastBody",
             m.created_at AS "lastAt"
      FROM conversation_members me
      JOIN conversations c ON c.id = me.conversation_id
@@ -236,4 +238,19 @@ export async function listMessageRequests(db: Db, me: number): Promise<MessageRe
     [me],
   );
   return rows;
+}
+
+/** Who added this member to a group (its invitation's sender); undefined in a direct chat. */
+export async function findAddedBy(
+  db: Db,
+  conversationId: number,
+  userId: number,
+): Promise<number | undefined> {
+  const { rows } = await db.query<{ by: number | null }>(
+    `SELECT m.added_by AS by FROM conversation_members m
+     JOIN conversations c ON c.id = m.conversation_id AND c.kind = 'group'
+     WHERE m.conversation_id = $1 AND m.user_id = $2`,
+    [conversationId, userId],
+  );
+  return rows[0]?.by ?? undefined;
 }

@@ -43,6 +43,9 @@ export function mayFind(rel: Relationship, bDiscoverable: boolean): boolean {
 const blockedBetween = (m: Members, a: number, b: number) =>
   m.blocks.has(`${a}:${b}`) || m.blocks.has(`${b}:${a}`);
 
+/** A member who left or was removed from a group: reads what they saw, hears nothing more. */
+export const isFormer = (m: Members, id: number) => m.former?.has(id) ?? false;
+
 /**
  * May the viewer see the subject's presence, typing and read marks in this conversation?
  * Only once the subject accepted it, not by one who hid it, and never across a block.
@@ -50,6 +53,8 @@ const blockedBetween = (m: Members, a: number, b: number) =>
 export function mayWatch(m: Members, viewer: number, subject: number): boolean {
   if (viewer === subject) return true;
   return (
+    !isFormer(m, viewer) &&
+    !isFormer(m, subject) &&
     (m.state.get(viewer) ?? 'declined') !== 'declined' &&
     m.state.get(subject) === 'accepted' &&
     !blockedBetween(m, viewer, subject)
@@ -68,13 +73,14 @@ export function watchersIn(m: Members, subject: number): number[] {
 export function deliverTo(m: Members, senderId: number, ids: number[]): number[] {
   return ids.filter(
     (id) =>
-      id === senderId || (m.state.get(id) !== 'declined' && !m.blocks.has(`${id}:${senderId}`)),
+      id === senderId ||
+      (m.state.get(id) !== 'declined' && !isFormer(m, id) && !m.blocks.has(`${id}:${senderId}`)),
   );
 }
 
 /** A send waits on acceptance when no other member has accepted it without blocking the sender. */
 export function sendIsPending(m: Members, senderId: number): boolean {
-  const others = m.ids.filter((id) => id !== senderId);
+  const others = m.ids.filter((id) => id !== senderId && !isFormer(m, id));
   // Alone (the other deleted their account, or left): nobody to wait for, as before.
   if (!others.length) return false;
   return !others.some((id) => m.state.get(id) === 'accepted' && !blockedBetween(m, id, senderId));

@@ -157,6 +157,17 @@ export async function answerConversation(
     ctx.members.invalidate(conversationId);
     return;
   }
+  const by = await db.findAddedBy(ctx.db, conversationId, meId);
+  if (by !== undefined) {
+    // A group invitation: "Block" blocks the one who sent it, and declines it.
+    await withTransaction(ctx.db, async (tx) => {
+      await db.insertBlock(tx, meId, by);
+      await db.deleteBetween(tx, meId, by, ['pending', 'accepted', 'declined']);
+      await db.setMemberState(tx, conversationId, meId, 'declined');
+    });
+    ctx.members.invalidate(conversationId);
+    return;
+  }
   const other = members.ids.find((id) => id !== meId);
   if (other === undefined || members.ids.length !== 2) throw notFound('That person');
   await blockUser(ctx, meId, other);

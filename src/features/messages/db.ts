@@ -8,18 +8,34 @@ export interface MessageRow {
   clientId: string;
   body: string;
   createdAt: Date;
+  /** 'text', or 'system' for a group's lines in words ("Ann added Bo"). */
+  kind?: string;
 }
 
 const SELECT = `SELECT m.id, m.conversation_id AS "conversationId", m.sender_id AS "senderId",
-  u.display_name AS "senderName", m.client_id AS "clientId", m.body, m.created_at AS "createdAt"
+  u.display_name AS "senderName", m.client_id AS "clientId", m.body, m.created_at AS "createdAt",
+  m.kind
   FROM messages m LEFT JOIN users u ON u.id = m.sender_id`;
+
+/**
+ * The part of a conversation one member may read: ids above `from`, and up to `to` for
+ * someone who left a group (migrations/…_member_history.sql). Direct chats: 0 and null.
+ */
+export interface Readable {
+  from: number;
+  to: number | null;
+}
+
+const EVERYTHING: Readable = { from: 0, to: null };
+const below = (before: number, r: Readable) =>
+  r.to === null ? before : Math.min(before, r.to + 1);
 
 /**
  * One page of history, newest `limit` before `before` (exclusive), oldest first.
  * Exported so a test can EXPLAIN it and see the (conversation_id, id) index used.
  */
 export const HISTORY_SQL = `${SELECT}
-  WHERE m.conversation_id = $1 AND m.id < $2
+  WHERE m.conversation_id = $1 AND m.id < $2 AND m.id > $4
   ORDER BY m.id DESC LIMIT $3`;
 
 export async function listHistory(
@@ -27,8 +43,14 @@ export async function listHistory(
   conversationId: number,
   before: number,
   limit: number,
+  readable: Readable = EVERYTHING,
 ): Promise<{ messages: MessageRow[]; hasMore: boolean }> {
-  const { rows } = await db.query<MessageRow>(HISTORY_SQL, [conversationId, before, limit + 1]);
+  const { rows } = await db.query<MessageRow>(HISTORY_SQL, [
+    conversationId,
+    below(before, readable),
+    limit + 1,
+    readable.from,
+  ]);
   const hasMore = rows.length > limit;
   return { messages: rows.slice(0, limit).reverse(), hasMore };
 }
@@ -39,10 +61,17 @@ export async function listAfter(
   conversationId: number,
   after: number,
   limit: number,
+  readable: Readable = EVERYTHING,
 ): Promise<{ messages: MessageRow[]; hasMore: boolean }> {
   const { rows } = await db.query<MessageRow>(
-    `${SELECT} WHERE m.conversation_id = $1 AND m.id > $2 ORDER BY m.id ASC LIMIT $3`,
-    [conversationId, after, limit + 1],
+    `${SELECT} WHERE m.conversation_id = $1 AND m.id > $2 AND m.id < $4
+     ORDER BY m.id ASC LIMIT $3`,
+    [
+      conversationId,
+      Math.max(after, readable.from),
+      limit + 1,
+      below(Number.MAX_SAFE_INTEGER, readable),
+    ],
   );
   return { messages: rows.slice(0, limit), hasMore: rows.length > limit };
 }

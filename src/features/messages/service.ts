@@ -31,6 +31,7 @@ export function toDto(row: messages.MessageRow, senderName?: string): MessageDto
     clientId: row.clientId,
     body: row.body,
     createdAt: row.createdAt.toISOString(),
+    ...(row.kind === 'system' ? { kind: 'system' as const } : {}),
   };
 }
 
@@ -76,12 +77,13 @@ export async function listHistory(
   conversationId: number,
   before?: number,
 ): Promise<{ messages: MessageDto[]; hasMore: boolean }> {
-  await accessConversation(ctx, { id: userId }, conversationId, 'read');
+  const { history } = await accessConversation(ctx, { id: userId }, conversationId, 'read');
   const page = await messages.listHistory(
     ctx.db,
     conversationId,
     before ?? Number.MAX_SAFE_INTEGER,
     PAGE_SIZE,
+    history,
   );
   return { messages: page.messages.map((m) => toDto(m)), hasMore: page.hasMore };
 }
@@ -94,8 +96,14 @@ export async function syncMessages(
   input: unknown,
 ): Promise<{ messages: MessageDto[]; hasMore: boolean }> {
   const data = parseFields(syncSchema, input);
-  await accessConversation(ctx, { id: userId }, data.conversationId, 'read');
-  const page = await messages.listAfter(ctx.db, data.conversationId, data.after, SYNC_LIMIT);
+  const { history } = await accessConversation(ctx, { id: userId }, data.conversationId, 'read');
+  const page = await messages.listAfter(
+    ctx.db,
+    data.conversationId,
+    data.after,
+    SYNC_LIMIT,
+    history,
+  );
   return { messages: page.messages.map((m) => toDto(m)), hasMore: page.hasMore };
 }
 
