@@ -10,6 +10,8 @@ export interface InboxRow {
   lastBody: string | null;
   lastSenderId: number | null;
   lastAt: Date | null;
+  /** The last message was deleted: the inbox says so instead of its text. */
+  lastDeleted?: boolean;
   unread: number;
 }
 
@@ -135,6 +137,7 @@ export async function listInbox(db: Db, userId: number, limit = 50): Promise<Inb
     `SELECT c.id, c.kind, c.title,
             other.id AS "otherId", other.display_name AS "otherName",
             m.body AS "lastBody", m.sender_id AS "lastSenderId", m.created_at AS "lastAt",
+            m.deleted_at IS NOT NULL AS "lastDeleted",
             (SELECT count(*)::int FROM (
                SELECT 1 FROM messages x
                WHERE x.conversation_id = c.id AND x.id > me.last_read_message_id

@@ -8,11 +8,20 @@ export interface MessageRow {
   clientId: string;
   body: string;
   createdAt: Date;
+  // Read by MESSAGE_SELECT; optional so a query that shows messages without them still types.
+  editedAt?: Date | null;
+  deletedAt?: Date | null;
+  replyToId?: number | null;
+  changeSeq?: number | null;
 }
 
-const SELECT = `SELECT m.id, m.conversation_id AS "conversationId", m.sender_id AS "senderId",
-  u.display_name AS "senderName", m.client_id AS "clientId", m.body, m.created_at AS "createdAt"
+/** One message as the log shows it (features/message-changes adds its reactions and quote). */
+export const MESSAGE_SELECT = `SELECT m.id, m.conversation_id AS "conversationId", m.sender_id AS "senderId",
+  u.display_name AS "senderName", m.client_id AS "clientId", m.body, m.created_at AS "createdAt",
+  m.edited_at AS "editedAt", m.deleted_at AS "deletedAt", m.reply_to_id AS "replyToId",
+  m.change_seq AS "changeSeq"
   FROM messages m LEFT JOIN users u ON u.id = m.sender_id`;
+const SELECT = MESSAGE_SELECT;
 
 /**
  * One page of history, newest `limit` before `before` (exclusive), oldest first.
@@ -52,6 +61,8 @@ export interface NewMessage {
   senderId: number;
   clientId: string;
   body: string;
+  /** The message this one answers (stored only if the sender may read it). */
+  replyTo?: number;
 }
 
 export interface StoredMessage {
@@ -62,7 +73,7 @@ export interface StoredMessage {
 }
 
 /**
- * Stores a batch with one statement (migrations/004, now insert_messages_v3): conversation rows locked
+ * Stores a batch with one statement (migrations/004, now insert_messages_v4): conversation rows locked
  * first, so id order within a conversation is commit order; a (sender, clientId)
  * already stored is not stored again, and `created` says which rows are new.
  * Runs on its own (autocommit) or inside the caller's transaction.
@@ -77,16 +88,18 @@ export async function insertMessages(db: Db, batch: NewMessage[]): Promise<Store
     createdAt: Date;
     created: boolean;
     memberIds: string[] | null;
+    replyToId: number | null;
   }>(
     `SELECT r_id AS id, r_conversation_id AS "conversationId", r_sender_id AS "senderId",
        r_client_id AS "clientId", r_body AS body, r_created_at AS "createdAt", r_created AS created,
-       r_member_ids AS "memberIds"
-     FROM insert_messages_v3($1::bigint[], $2::bigint[], $3::uuid[], $4::text[])`,
+       r_member_ids AS "memberIds", r_reply_to_id AS "replyToId"
+     FROM insert_messages_v4($1::bigint[], $2::bigint[], $3::uuid[], $4::text[], $5::bigint[])`,
     [
       batch.map((m) => m.conversationId),
       batch.map((m) => m.senderId),
       batch.map((m) => m.clientId),
       batch.map((m) => m.body),
+      batch.map((m) => m.replyTo ?? null),
     ],
   );
   const key = (senderId: number, clientId: string) => `${senderId}/${clientId}`;
@@ -108,6 +121,7 @@ export async function insertMessages(db: Db, batch: NewMessage[]): Promise<Store
         senderId: r.senderId!,
         created: false,
         memberIds: null,
+        replyToId: r.replyToId ?? null,
       });
   }
   const answered = new Set<string>();
@@ -130,6 +144,11 @@ export async function insertMessages(db: Db, batch: NewMessage[]): Promise<Store
         clientId: r.clientId,
         body: r.body,
         createdAt: r.createdAt,
+        // A new row was not edited yet; a retry answers with the row as first stored.
+        editedAt: null,
+        deletedAt: null,
+        replyToId: r.replyToId,
+        changeSeq: null,
       },
     };
   });

@@ -1,0 +1,77 @@
+-- insert_messages_v3 plus replies: p_reply holds the id each message answers (NULL for none).
+-- A reply is stored only to a message of the same conversation that its sender may read under
+-- the member history rule (migrations/20261128231500_member_history.sql); anything else is
+-- stored as no reply (the service refuses it first, with words; this is the last word, taken
+-- under the conversation row's lock). Fan-out stays current members only (history_to IS NULL).
+-- v3 stays for old code during a rolling deploy (docs/ARCHITECTURE.md, "Migrations").
+CREATE FUNCTION insert_messages_v4(
+  p_conversation bigint[],
+  p_sender bigint[],
+  p_client uuid[],
+  p_body text[],
+  p_reply bigint[]
+) RETURNS TABLE (
+  r_id bigint,
+  r_conversation_id bigint,
+  r_sender_id bigint,
+  r_client_id uuid,
+  r_body text,
+  r_created_at timestamptz,
+  r_created boolean,
+  r_member_ids bigint[],
+  r_reply_to_id bigint
+) LANGUAGE plpgsql
+-- Planned for each call's arrays: a cached generic plan guesses their size and may scan.
+SET plan_cache_mode = force_custom_plan
+AS $$
+BEGIN
+  PERFORM 1 FROM conversations c
+  WHERE c.id = ANY (p_conversation)
+  ORDER BY c.id
+  FOR UPDATE;
+
+  RETURN QUERY
+  WITH input AS (
+    SELECT t.c, t.s, t.k, t.b, t.r, t.n
+    FROM unnest(p_conversation, p_sender, p_client, p_body, p_reply)
+      WITH ORDINALITY AS t (c, s, k, b, r, n)
+  ),
+  ins AS (
+    INSERT INTO messages (conversation_id, sender_id, client_id, body, reply_to_id)
+    SELECT i.c, i.s, i.k, i.b,
+      (SELECT q.id FROM messages q
+       JOIN conversation_members cm ON cm.conversation_id = q.conversation_id AND cm.user_id = i.s
+       WHERE i.r IS NOT NULL AND q.id = i.r AND q.conversation_id = i.c
+         AND cm.state <> 'declined' AND q.id > cm.history_from
+         AND (cm.history_to IS NULL OR q.id <= cm.history_to))
+    FROM input i ORDER BY i.n
+    ON CONFLICT (sender_id, client_id) DO NOTHING
+    RETURNING messages.id, messages.conversation_id, messages.sender_id, messages.client_id,
+      messages.body, messages.created_at, messages.reply_to_id
+  ),
+  latest AS (
+    UPDATE conversations c
+    SET last_message_id = x.id, last_message_at = x.created_at
+    FROM (
+      SELECT DISTINCT ON (ins.conversation_id) ins.conversation_id, ins.id, ins.created_at
+      FROM ins ORDER BY ins.conversation_id, ins.id DESC
+    ) x
+    WHERE c.id = x.conversation_id
+  )
+  SELECT ins.id, ins.conversation_id, ins.sender_id, ins.client_id, ins.body, ins.created_at, true,
+    (SELECT array_agg(cm.user_id ORDER BY cm.user_id) FROM conversation_members cm
+     WHERE cm.conversation_id = ins.conversation_id AND cm.history_to IS NULL),
+    ins.reply_to_id
+  FROM ins
+  UNION ALL
+  -- Rows stored before this statement (retries): an index probe for each input row that
+  -- this statement did not insert (usually none), never a scan.
+  SELECT m.id, m.conversation_id, m.sender_id, m.client_id, m.body, m.created_at, false,
+    NULL::bigint[], m.reply_to_id
+  FROM input i
+  CROSS JOIN LATERAL (
+    SELECT * FROM messages x WHERE x.sender_id = i.s AND x.client_id = i.k
+  ) m
+  WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.sender_id = i.s AND ins.client_id = i.k);
+END
+$$;
