@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import express, { type ErrorRequestHandler } from 'express';
 import helmet from 'helmet';
 import * as timeline from './shared/timeline.js';
+import { REACTION_EMOJI } from './shared/protocol.js';
 import { pinoHttp } from 'pino-http';
 import type { Config } from './core/config.js';
 import { AppError } from './core/errors.js';
@@ -13,6 +14,7 @@ import * as accounts from './features/accounts/service.js';
 import { answerFor } from './core/answers.js';
 import { friendRoutes } from './features/friends/routes.js';
 import { conversationRoutes } from './features/conversations/routes.js';
+import { messageChangeRoutes } from './features/message-changes/routes.js';
 import { refreshSession, type SessionSetup } from './core/http/session.js';
 import { accountRoutes } from './features/accounts/routes.js';
 import { pageRoutes } from './features/conversations/pages.js';
@@ -42,6 +44,7 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
   app.disable('x-powered-by');
   app.locals.formatTime = formatTime;
   app.locals.firstLine = firstLine;
+  app.locals.reactionEmoji = REACTION_EMOJI;
   // The message list's rules, shared with the browser script (src/shared/timeline.ts).
   Object.assign(app.locals, timeline);
 
@@ -158,6 +161,7 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
   app.use(accountRoutes(ctx, limits));
   app.use(pageRoutes(ctx));
   app.use(conversationRoutes(ctx));
+  app.use(messageChangeRoutes(ctx));
 
   app.use((_req, _res, next) =>
     next(new AppError(404, 'There is no page at this address.', 'not_found')),
