@@ -26,6 +26,7 @@ import {
   type ClientSocket,
 } from './support/sockets.js';
 import { escapeHtml } from './support/attack.js';
+import { renderBody } from '../src/features/messages/render.js';
 import { hasChromium, launchBrowser } from './support/browser.js';
 
 let app: TestApp;
@@ -138,7 +139,7 @@ describe('message bodies', () => {
     if (!sync.ok) throw new Error('sync failed');
     expect(sync.messages.map((m) => [m.id, m.body])).toEqual(sent.map((s) => [s.id, s.body]));
 
-    // On the page and in the "older" fragment: escaped text inside the message paragraph.
+    // On the page and in the "older" fragment: escaped text, as the one renderer makes it.
     const page = await bo.agent.get(`/conversations/${conversationId}`);
     const older = await bo.agent.get(
       `/conversations/${conversationId}/older?before=${sent.at(-1)!.id + 1}`,
@@ -149,7 +150,7 @@ describe('message bodies', () => {
     ] as const) {
       for (const { body, label } of sent) {
         expect(html, `${label} on the ${where}`).toContain(
-          `<p class="body">${escapeHtml(body)}</p>`,
+          `<div class="body">${renderBody(body)}</div>`,
         );
         if (/[<>"]/.test(body)) expect(html, `${label} on the ${where}`).not.toContain(body);
       }

@@ -19,7 +19,8 @@ const md = new MarkdownIt('default', {
   typographer: false, // the text stays as typed: no smart quotes
   maxNesting: 20, // deep lists or quotes stop nesting instead of costing time
 });
-md.disable(['image', 'heading', 'lheading', 'hr', 'table', 'code', 'reference']);
+// Entities stay as typed too: "&amp;" shows as "&amp;", not "&".
+md.disable(['image', 'heading', 'lheading', 'hr', 'table', 'code', 'reference', 'entity']);
 // markdown-it already refuses javascript:, vbscript:, file: and most data:; we allow only three.
 md.validateLink = (url) => ALLOWED_LINK.test(url.trim());
 // "www.example.com" and "mail@example.com" are linked as http:// and mailto:, both allowed.
