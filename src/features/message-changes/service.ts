@@ -155,9 +155,7 @@ export async function messageVersions(
   conversationId: number,
   messageId: number,
 ) {
-  await accessConversation(ctx, { id: userId }, conversationId, 'read');
-  const [message] = await loadForReader(ctx, userId, conversationId, messageId);
-  if (!message) throw notFound('That message');
+  const message = await findMessage(ctx, userId, conversationId, messageId);
   const versions = message.deleted ? [] : await changes.listVersions(ctx.db, messageId);
   return { message, versions };
 }
