@@ -181,6 +181,22 @@ export function startMessageActions(opts: {
     }
   });
 
+  // One menu open at a time; a click elsewhere or Escape closes it (as menus do).
+  const closeMenus = (except?: Element | null) => {
+    for (const d of list.querySelectorAll('details.menu[open]'))
+      if (d !== except) d.removeAttribute('open');
+  };
+  document.addEventListener('click', (e) => {
+    closeMenus((e.target as HTMLElement).closest('details.menu'));
+  });
+  document.addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape') return;
+    const open = list.querySelector<HTMLElement>('details.menu[open]');
+    if (!open) return;
+    closeMenus();
+    open.querySelector('summary')?.focus();
+  });
+
   document.getElementById('composer-cancel')?.addEventListener('click', (e) => {
     e.preventDefault();
     reset();
