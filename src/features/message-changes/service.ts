@@ -9,6 +9,7 @@ import { parseFields } from '../../core/validation.js';
 import { eventSchemas } from '../../shared/schemas.js';
 import type { MessageDto } from '../../shared/protocol.js';
 import { accessConversation } from '../conversations/access.js';
+import { deliverTo } from '../friends/policy.js';
 import { hiddenQuote, toDtos } from '../messages/dto.js';
 import * as changes from './db.js';
 
@@ -38,7 +39,7 @@ async function change(
   apply: (tx: Db, target: changes.Target) => Promise<((seq: number) => Promise<void>) | undefined>,
 ): Promise<MessageDto> {
   ctx.limits.change.take(user.id);
-  await accessConversation(ctx, user, conversationId, 'read');
+  const access = await accessConversation(ctx, user, conversationId, 'read');
   const done = await withTransaction<Done>(ctx.db, async (tx) => {
     if (!(await changes.lockConversation(tx, conversationId))) throw notFound('That message');
     const target = await changes.lockReadableMessage(tx, conversationId, messageId, user.id);
@@ -52,7 +53,20 @@ async function change(
   });
   const [dto] = await loadForReader(ctx, user.id, conversationId, messageId);
   if (!dto) throw notFound('That message'); // removed from the conversation meanwhile
-  if (done.changed) tellReaders(ctx, done.readers, dto);
+  // Live, as with new messages, not to a member who blocked the one who changed it.
+  const allowed = new Set(
+    deliverTo(
+      access.members,
+      user.id,
+      done.readers.map((r) => r.id),
+    ),
+  );
+  if (done.changed)
+    tellReaders(
+      ctx,
+      done.readers.filter((r) => allowed.has(r.id)),
+      dto,
+    );
   return dto;
 }
 
