@@ -29,6 +29,8 @@ md.linkify.set({ fuzzyIP: false });
 const defaultLinkOpen = md.renderer.rules.link_open;
 md.renderer.rules.link_open = (tokens, idx, options, env, self) => {
   const token = tokens[idx]!;
+  // The link and nothing else from the text (a title is dropped): then the two we add.
+  token.attrs = (token.attrs ?? []).filter(([name]) => name === 'href');
   token.attrSet('target', '_blank');
   token.attrSet('rel', LINK_REL);
   return defaultLinkOpen
