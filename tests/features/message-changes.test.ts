@@ -309,8 +309,11 @@ describe('a former member and a member who joined later', () => {
     });
     const synced = await ask(d, 'sync', { conversationId: group, after: 0, changesAfter: 0 });
     expect(ok(synced).changes).toEqual([]);
+    // On Dee's page the quote names no one and shows no text.
     const page = await dee.agent.get(`/conversations/${group}`);
-    expect(page.text).not.toContain('before Dee came');
+    const quote = /<a class="quote hidden"[^]*?<\/a>/.exec(page.text)?.[0] ?? '';
+    expect(quote).toContain('An earlier message');
+    expect(quote).not.toContain('before Dee came');
   });
 });
 
