@@ -86,7 +86,7 @@ describe.skipIf(!hasChromium)('rich messages in the browser', () => {
       const mine = await reveal(annPage, 'see you at noon');
       await mine.locator('summary', { hasText: 'More actions' }).click();
       await mine.getByRole('link', { name: 'Edit' }).click();
-      expect(await box.inputValue()).toBe('see you at noon');
+      await expect.poll(() => box.inputValue()).toBe('see you at noon');
       await box.fill('see you at one');
       await annPage.getByRole('button', { name: 'Send' }).click();
       const edited = message(boPage, 'see you at one');
@@ -99,7 +99,7 @@ describe.skipIf(!hasChromium)('rich messages in the browser', () => {
       annPage.once('dialog', (d) => void d.accept());
       const again = await reveal(annPage, 'see you at one');
       await again.locator('summary', { hasText: 'More actions' }).click();
-      await again.getByRole('button', { name: 'Delete' }).click();
+      await again.getByRole('link', { name: 'Delete' }).click();
       await expect
         .poll(() => boPage.locator('#messages').textContent())
         .toContain('This message was deleted');
@@ -165,7 +165,7 @@ describe.skipIf(!hasChromium)('rich messages in the browser', () => {
     const boPage = await logIn(bo, PHONE);
     await openConversation(boPage, chatId);
     const m = await reveal(boPage, 'Pizza tonight?', true);
-    await m.locator('summary', { hasText: 'React' }).tap();
+    await m.getByRole('link', { name: 'React', exact: true }).tap();
     await m.getByRole('button', { name: 'React ❤️' }).tap();
     const chip = message(boPage, 'Pizza tonight?').locator('.reaction');
     await expect.poll(() => chip.textContent()).toContain('❤️ 1');

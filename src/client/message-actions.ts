@@ -135,45 +135,69 @@ export function startMessageActions(opts: {
     setTimeout(() => target.classList.remove('highlight'), 2000);
   }
 
+  /** The six emoji under a message's "React", from the page's one <template>. */
+  function togglePicker(li: HTMLElement, act: HTMLElement) {
+    const open = li.querySelector('.react-picker');
+    closeMenus();
+    if (open) return;
+    const tpl = document.getElementById('react-picker') as HTMLTemplateElement;
+    const picker = tpl.content.firstElementChild!.cloneNode(true) as HTMLElement;
+    act.after(picker);
+    picker.querySelector('button')?.focus();
+  }
+
+  /** The text to edit, as stored: read from the edit page (the log shows it formatted). */
+  async function sourceOf(href: string): Promise<string | undefined> {
+    try {
+      const res = await fetch(href, { credentials: 'same-origin' });
+      if (!res.ok || res.redirected) return undefined;
+      const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
+      return doc.querySelector<HTMLTextAreaElement>('#edit-body')?.value;
+    } catch {
+      return undefined;
+    }
+  }
+
   list.addEventListener('click', (e) => {
     const t = e.target as HTMLElement;
     const li = t.closest<HTMLElement>('li.msg[data-id]');
+    if (!li) return;
+    const messageId = Number(li.dataset.id);
     const quoteLink = t.closest<HTMLAnchorElement>('a.quote');
-    if (quoteLink && li) {
+    if (quoteLink) {
       e.preventDefault();
       if (!quoteLink.classList.contains('hidden')) void followQuote(quoteLink);
       return;
     }
-    const act = t.closest<HTMLElement>('[data-act]');
-    if (!act || !li) return;
-    if (act.dataset.act === 'reply') {
-      e.preventDefault();
-      startReply(li);
-    } else if (act.dataset.act === 'edit') {
-      e.preventDefault();
-      act.closest('details')?.removeAttribute('open');
-      startEdit(li, act.dataset.body ?? '');
+    const emoji = t.closest<HTMLElement>('.react-picker [data-emoji]')?.dataset.emoji;
+    if (emoji) {
+      closeMenus();
+      void ask((s, done) =>
+        s
+          .timeout(ACK_TIMEOUT)
+          .emit(
+            'reaction:toggle',
+            { conversationId, messageId, emoji: emoji as ReactionEmoji },
+            done,
+          ),
+      ).then(showError);
+      return;
     }
-  });
-
-  list.addEventListener('submit', (e) => {
-    const form = e.target as HTMLFormElement;
-    const li = form.closest<HTMLElement>('li.msg[data-id]');
-    if (!li) return;
-    const messageId = Number(li.dataset.id);
-    if (form.dataset.act === 'react') {
-      e.preventDefault();
-      const emoji = (e.submitter as HTMLButtonElement | null)?.value as ReactionEmoji | undefined;
-      form.closest('details')?.removeAttribute('open');
-      if (emoji)
-        void ask((s, done) =>
-          s
-            .timeout(ACK_TIMEOUT)
-            .emit('reaction:toggle', { conversationId, messageId, emoji }, done),
-        ).then(showError);
-    } else if (form.dataset.act === 'delete') {
-      e.preventDefault();
-      form.closest('details')?.removeAttribute('open');
+    const act = t.closest<HTMLElement>('[data-act]');
+    if (!act) return;
+    e.preventDefault();
+    if (act.dataset.act === 'reply') startReply(li);
+    else if (act.dataset.act === 'react') togglePicker(li, act);
+    else if (act.dataset.act === 'edit') {
+      closeMenus();
+      const href = (act as HTMLAnchorElement).href;
+      void sourceOf(href).then((text) => {
+        if (text === undefined)
+          location.href = href; // the edit page says why
+        else startEdit(li, text);
+      });
+    } else if (act.dataset.act === 'delete') {
+      closeMenus();
       if (confirm('Delete this message for everyone? This cannot be undone.'))
         void ask((s, done) =>
           s.timeout(ACK_TIMEOUT).emit('message:delete', { conversationId, messageId }, done),
@@ -182,19 +206,25 @@ export function startMessageActions(opts: {
   });
 
   // One menu open at a time; a click elsewhere or Escape closes it (as menus do).
-  const closeMenus = (except?: Element | null) => {
+  function closeMenus(except?: Element | null) {
     for (const d of list.querySelectorAll('details.menu[open]'))
       if (d !== except) d.removeAttribute('open');
-  };
+    for (const p of list.querySelectorAll('.react-picker'))
+      if (!except || !except.contains(p)) p.remove();
+  }
   document.addEventListener('click', (e) => {
-    closeMenus((e.target as HTMLElement).closest('details.menu'));
+    const t = e.target as HTMLElement;
+    closeMenus(t.closest('details.menu') ?? t.closest('.actions'));
   });
   document.addEventListener('keydown', (e) => {
     if (e.key !== 'Escape') return;
-    const open = list.querySelector<HTMLElement>('details.menu[open]');
+    const open = list.querySelector<HTMLElement>('details.menu[open], .react-picker');
     if (!open) return;
+    const back = open
+      .closest('.actions')
+      ?.querySelector<HTMLElement>(open.matches('details') ? 'summary' : '[data-act="react"]');
     closeMenus();
-    open.querySelector('summary')?.focus();
+    back?.focus();
   });
 
   document.getElementById('composer-cancel')?.addEventListener('click', (e) => {

@@ -83,9 +83,8 @@ export function renderMessage(m: MessageFields, me: number): HTMLLIElement {
       if (!mine) more.remove();
       else {
         more.hidden = false;
-        const edit = more.querySelector<HTMLElement>('[data-act="edit"]');
-        if (Date.now() - Date.parse(m.createdAt) > EDIT_WINDOW_MS) edit?.remove();
-        else if (edit) edit.dataset.body = m.body; // what the composer starts from when editing
+        if (Date.now() - Date.parse(m.createdAt) > EDIT_WINDOW_MS)
+          more.querySelector('[data-act="edit"]')?.remove();
       }
     }
   }

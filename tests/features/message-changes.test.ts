@@ -441,6 +441,14 @@ describe('without JavaScript', () => {
     // Bo may not even open the edit page of Ann's message.
     expect((await bo.agent.get(`${page}/messages/${m.id}/edit`)).status).toBe(404);
 
+    // "React" and "Delete" are links to small pages with the buttons.
+    const reactPage = await bo.agent.get(`${page}/messages/${m.id}/react`);
+    expect(reactPage.status).toBe(200);
+    for (const e of ['👍', '❤️', '😂', '😮', '😢', '🙏'])
+      expect(reactPage.text).toContain(`aria-label="React ${e}"`);
+    expect((await bo.agent.get(`${page}/messages/${m.id}/delete`)).status).toBe(404);
+    const deletePage = await ann.agent.get(`${page}/messages/${m.id}/delete`);
+    expect(deletePage.text).toContain('Delete this message for everyone?');
     const reacted = await post(
       bo.agent,
       `${page}/messages/${m.id}/reactions`,

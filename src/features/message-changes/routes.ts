@@ -52,6 +52,18 @@ export function messageChangeRoutes(ctx: AppContext): Router {
     }
   });
 
+  // The pages behind the "React" and "Delete" links when the script is not there.
+  for (const action of ['react', 'delete'] as const) {
+    r.get(`${base}/${action}`, async (req, res) => {
+      const { conversationId, messageId } = ids(req.params);
+      const me = userId(res);
+      const message = await changes.findMessage(ctx, me, conversationId, messageId);
+      if (message.deleted || (action === 'delete' && message.senderId !== me))
+        throw notFound('That message');
+      res.render('message-action', { action, conversationId, message, me });
+    });
+  }
+
   r.post(`${base}/delete`, async (req, res) => {
     const { conversationId, messageId } = ids(req.params);
     await changes.deleteMessage(ctx, user(res), { conversationId, messageId });
