@@ -6,6 +6,7 @@ import express, { type ErrorRequestHandler } from 'express';
 import helmet from 'helmet';
 import * as timeline from './shared/timeline.js';
 import { REACTION_EMOJI } from './shared/protocol.js';
+import { plainText } from './features/messages/render.js';
 import { pinoHttp } from 'pino-http';
 import type { Config } from './core/config.js';
 import { AppError } from './core/errors.js';
@@ -43,7 +44,8 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
   app.set('view cache', true);
   app.disable('x-powered-by');
   app.locals.formatTime = formatTime;
-  app.locals.firstLine = firstLine;
+  // The inbox's last line reads as the message does, without its formatting marks.
+  app.locals.firstLine = (text: string) => firstLine(plainText(text));
   app.locals.reactionEmoji = REACTION_EMOJI;
   // The message list's rules, shared with the browser script (src/shared/timeline.ts).
   Object.assign(app.locals, timeline);

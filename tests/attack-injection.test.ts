@@ -57,7 +57,12 @@ const BODIES: Array<[string, string, string?]> = [
   ['combining characters', 'e\u0301 n\u0303 Z\u0351\u0337\u0320a\u0308\u0316l\u0353go'],
   ['CRLF lines and a tab', 'one\r\ntwo\tthree\nfour', 'one'],
   ['entities typed literally', '&lt;script&gt; &amp; &#34; &#x3C;'],
-  ['template syntax', '<%= process.env %> ${7*7} {{7*7}} #{7*7}'],
+  // The inbox preview reads as the message is shown: "*7} {{7*" is emphasis, its marks go.
+  [
+    'template syntax',
+    '<%= process.env %> ${7*7} {{7*7}} #{7*7}',
+    '<%= process.env %> ${77} {{77}} #{7*7}',
+  ],
   ['a javascript: URL', 'javascript:alert(document.cookie)'],
 ];
 // [what, name typed, name kept]: invisible formatting characters (bidi controls,
