@@ -199,11 +199,18 @@ describe.skipIf(!hasChromium)('rich messages in the browser', () => {
       await until("Bo's page on its WebSocket", boOnWebSocket, 10_000);
       // Cut off: socket.io's requests fail, and the server side closes so the page notices.
       await boPage.route('**/socket.io/**', (r) => r.abort());
-      for (const s of app.io.sockets.sockets.values()) if (s.data.userId === bo.id) s.conn.close();
-      await until('Bo to have no socket', async () => {
-        const sockets = await app.io.in(`user:${bo.id}`).fetchSockets();
-        return sockets.length === 0;
-      });
+      // (Closed again if a reconnect slipped through before the route took hold.)
+      await until(
+        'Bo to have no socket',
+        async () => {
+          for (const s of app.io.sockets.sockets.values())
+            if (s.data.userId === bo.id) s.conn.close();
+          const sockets = await app.io.in(`user:${bo.id}`).fetchSockets();
+          return sockets.length === 0;
+        },
+        10_000,
+        100,
+      );
       const changed = await Promise.all([
         ask(a, 'message:edit', {
           conversationId: chatId,
