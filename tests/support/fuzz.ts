@@ -89,6 +89,10 @@ export interface SocketFuzzState {
   fresh: Set<string>;
   /** Sends to repeat, same id and body: retries. */
   slots: SendSlot[];
+  /** Messages in the fuzzer's conversation (the test keeps it): a reaction to one is valid. */
+  messageIds?: Set<number>;
+  /** Those the fuzzer sent: only these may be edited or deleted. */
+  ownIds?: Set<number>;
 }
 
 interface EventFuzz {
@@ -98,6 +102,7 @@ interface EventFuzz {
   accepts(o: Record<string, unknown> | undefined, s: SocketFuzzState): boolean;
 }
 
+const REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
 /** Far above any id a test run makes. */
 const NO_SUCH_MESSAGE = 9_000_000_000_000;
 
@@ -163,9 +168,10 @@ export const SOCKET_EVENT_FUZZ = {
     nearlyValid: () => ({}),
     accepts: () => true, // it takes nothing, so whatever comes is ignored
   },
-  // Edits, deletes and reactions aim at message ids no one has (the fuzz checks that every
-  // stored body is the one sent, so it must not change any): every well-formed one is "not
-  // found", every malformed one "invalid". Their accepted paths are tested in
+  // Edits and deletes aim at message ids no one has (the fuzz checks that every stored body
+  // is the one sent, so it must not change any): a well-formed one is "not found", a
+  // malformed one "invalid"; only a mutated id that hits one of the fuzzer's own messages
+  // would be valid. Reactions aim at real messages too. The accepted paths are tested in
   // tests/features/message-changes*.test.ts.
   'message:edit': {
     nearlyValid: (conversationId, { r }) => ({
@@ -173,22 +179,36 @@ export const SOCKET_EVENT_FUZZ = {
       messageId: r.chance(0.6) ? NO_SUCH_MESSAGE + r.int(0, 1000) : randomValue(r),
       body: r.chance(0.5) ? `edit ${r.int(0, 1e9)}` : randomText(r),
     }),
-    accepts: () => false,
+    accepts: (o, { mine, ownIds }) =>
+      inMine(o, mine) &&
+      isId(o!.messageId) &&
+      !!ownIds?.has(Number(o!.messageId)) &&
+      isBody(o!.body),
   },
   'message:delete': {
     nearlyValid: (conversationId, { r }) => ({
       conversationId,
       messageId: r.chance(0.6) ? NO_SUCH_MESSAGE + r.int(0, 1000) : randomValue(r),
     }),
-    accepts: () => false,
+    accepts: (o, { mine, ownIds }) =>
+      inMine(o, mine) && isId(o!.messageId) && !!ownIds?.has(Number(o!.messageId)),
   },
   'reaction:toggle': {
-    nearlyValid: (conversationId, { r }) => ({
+    nearlyValid: (conversationId, { r, messageIds }) => ({
       conversationId,
-      messageId: r.chance(0.6) ? NO_SUCH_MESSAGE + r.int(0, 1000) : randomValue(r),
-      emoji: r.chance(0.6) ? r.pick(['👍', '❤️', '😂', '😮', '😢', '🙏']) : randomValue(r),
+      messageId: r.chance(0.6)
+        ? r.chance(0.5) && messageIds?.size
+          ? r.pick([...messageIds])
+          : NO_SUCH_MESSAGE + r.int(0, 1000)
+        : randomValue(r),
+      emoji: r.chance(0.6) ? r.pick(REACTIONS) : randomValue(r),
     }),
-    accepts: () => false,
+    accepts: (o, { mine, messageIds }) =>
+      inMine(o, mine) &&
+      isId(o!.messageId) &&
+      !!messageIds?.has(Number(o!.messageId)) &&
+      typeof o!.emoji === 'string' &&
+      REACTIONS.includes(o!.emoji),
   },
 } satisfies Record<ClientEvent, EventFuzz>;
 
