@@ -30,6 +30,13 @@ io.on('connection', (socket) => {
       clientId: p.clientId,
       body: p.body,
       createdAt: new Date().toISOString(),
+      // The app's payload carries the rendered body too: the same bytes on the wire.
+      html: `<p>${p.body}</p>`,
+      editedAt: null,
+      deleted: false,
+      replyTo: null,
+      reactions: [],
+      changeSeq: 0,
     };
     io.to('group').emit('message:new', message);
     ack({ ok: true, message });

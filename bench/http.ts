@@ -106,10 +106,33 @@ export async function openDirect(from: BenchUser, to: BenchUser): Promise<number
 }
 
 /** The no-JavaScript send: POST /conversations/:id/messages (303 back to the conversation). */
-export async function postMessage(user: BenchUser, conversationId: number, body: string) {
+/** Sends by the page's form; resolves to the stored message's id. */
+export async function postMessage(
+  user: BenchUser,
+  conversationId: number,
+  body: string,
+  extra: Record<string, string> = {},
+): Promise<number> {
   const path = `/conversations/${conversationId}`;
-  const res = await user.browser.post(`${path}/messages`, { body, clientId: randomUUID() }, path);
+  const res = await user.browser.post(
+    `${path}/messages`,
+    { body, clientId: randomUUID(), ...extra },
+    path,
+  );
   if (res.status !== 303) throw new Error(`POST ${path}/messages answered ${res.status}`);
+  return Number(/#m(\d+)$/.exec(res.location ?? '')?.[1]);
+}
+
+/** Reacts by the page's form (issue 15). */
+export async function postReaction(
+  user: BenchUser,
+  conversationId: number,
+  messageId: number,
+  emoji: string,
+): Promise<void> {
+  const path = `/conversations/${conversationId}`;
+  const res = await user.browser.post(`${path}/messages/${messageId}/reactions`, { emoji }, path);
+  if (res.status !== 303) throw new Error(`POST reactions answered ${res.status}`);
 }
 
 /** Runs fn over the items with at most `limit` in flight; the first failure rejects. */

@@ -63,6 +63,13 @@ io.on('connection', (socket) => {
       clientId: p.clientId,
       body: p.body,
       createdAt: new Date().toISOString(),
+      // The app's payload carries the rendered body too: the same bytes on the wire.
+      html: `<p>${p.body}</p>`,
+      editedAt: null,
+      deleted: false,
+      replyTo: null,
+      reactions: [],
+      changeSeq: 0,
     };
     io.to([`user:${socket.data.userId}`, `user:${socket.data.peerId}`]).emit(
       'message:new',

@@ -30,6 +30,7 @@ import {
   mapLimit,
   openDirect,
   postMessage,
+  postReaction,
   signUp,
   PageTimer,
   type BenchUser,
@@ -286,13 +287,28 @@ async function main(): Promise<void> {
   const [pageUser, ...friends] = users.slice(opts.users) as [BenchUser, ...BenchUser[]];
   const pageConversations = await mapLimit(friends, 8, (f) => openDirect(pageUser, f));
   const bigConversation = pageConversations[0]!;
+  // Formatted (issue 15): bold, code, a link, a list; every fourth with reactions, every
+  // tenth a reply, so the page's time includes rendering and decorating them.
+  const historyIds: number[] = [];
   for (let i = 0; i < 50; i++) {
-    await postMessage(i % 2 ? friends[0]! : pageUser, bigConversation, `History message ${i + 1}`);
+    const body =
+      i % 3 === 0
+        ? `History message ${i + 1}:\n- **bold** and \`code\`\n- see https://example.com/${i}`
+        : `History message ${i + 1} with _some_ **formatting**`;
+    const replyTo: Record<string, string> =
+      i % 10 === 9 ? { replyTo: String(historyIds[i - 1]) } : {};
+    historyIds.push(
+      await postMessage(i % 2 ? friends[0]! : pageUser, bigConversation, body, replyTo),
+    );
+    if (i % 4 === 0) {
+      await postReaction(pageUser, bigConversation, historyIds[i]!, '👍');
+      await postReaction(friends[0]!, bigConversation, historyIds[i]!, '❤️');
+    }
   }
   await mapLimit(range(friends.length - 1), 8, (i) =>
     postMessage(friends[i + 1]!, pageConversations[i + 1]!, `Hello from friend ${i + 1}`),
   );
-  log('page data ready (50 conversations; one with 50 messages)');
+  log('page data ready (50 conversations; one with 50 formatted messages, reactions, replies)');
 
   const tabSpecs = (count: number, relay: boolean): TabSpec[] =>
     range(count).map((i) => {

@@ -6,6 +6,8 @@ import express, { type ErrorRequestHandler } from 'express';
 import helmet from 'helmet';
 import * as timeline from './shared/timeline.js';
 import { isMentioned } from './shared/mentions.js';
+import { REACTION_EMOJI } from './shared/protocol.js';
+import { plainText } from './features/messages/render.js';
 import { pinoHttp } from 'pino-http';
 import type { Config } from './core/config.js';
 import { AppError } from './core/errors.js';
@@ -15,6 +17,7 @@ import { answerFor } from './core/answers.js';
 import { friendRoutes } from './features/friends/routes.js';
 import { conversationRoutes } from './features/conversations/routes.js';
 import { groupRoutes } from './features/groups/routes.js';
+import { messageChangeRoutes } from './features/message-changes/routes.js';
 import { refreshSession, type SessionSetup } from './core/http/session.js';
 import { accountRoutes } from './features/accounts/routes.js';
 import { pageRoutes } from './features/conversations/pages.js';
@@ -43,7 +46,9 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
   app.set('view cache', true);
   app.disable('x-powered-by');
   app.locals.formatTime = formatTime;
-  app.locals.firstLine = firstLine;
+  // The inbox's last line reads as the message does, without its formatting marks.
+  app.locals.firstLine = (text: string) => firstLine(plainText(text));
+  app.locals.reactionEmoji = REACTION_EMOJI;
   // The message list's rules, shared with the browser script (src/shared/timeline.ts).
   Object.assign(app.locals, timeline);
   app.locals.isMentioned = isMentioned;
@@ -163,6 +168,7 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
   app.use(pageRoutes(ctx));
   app.use(groupRoutes(ctx));
   app.use(conversationRoutes(ctx));
+  app.use(messageChangeRoutes(ctx));
 
   app.use((_req, _res, next) =>
     next(new AppError(404, 'There is no page at this address.', 'not_found')),

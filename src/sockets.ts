@@ -6,9 +6,11 @@ import type { ChatSocket } from './core/realtime/handlers.js';
 import { registerMessageEvents } from './features/messages/socket.js';
 import { registerConversationEvents } from './features/conversations/socket.js';
 import { trackPresence } from './features/presence/socket.js';
+import { registerMessageChangeEvents } from './features/message-changes/socket.js';
 
 export function registerHandlers(io: IoServer, socket: ChatSocket, ctx: AppContext): void {
   registerMessageEvents(socket, ctx);
   registerConversationEvents(socket, ctx);
+  registerMessageChangeEvents(socket, ctx);
   trackPresence(io, socket, ctx);
 }

@@ -84,7 +84,14 @@ describe('fuzzing the socket', () => {
       for (const s of slots) fresh.add(s.clientId);
       const perEvent: Record<string, number> = {};
       let reconnects = 0;
-      const state: SocketFuzzState = { r, mine, fresh, slots };
+      // The conversation's messages (a reaction to one is valid) and the fuzzer's own.
+      const { rows: existing } = await app.pool.query<{ id: number }>(
+        'SELECT id FROM messages WHERE conversation_id = $1',
+        [mine],
+      );
+      const messageIds = new Set(existing.map((m) => m.id));
+      const ownIds = new Set<number>();
+      const state: SocketFuzzState = { r, mine, fresh, slots, messageIds, ownIds };
 
       function payloadFor(event: ClientEvent): unknown {
         if (r.chance(0.25)) return randomValue(r); // anything at all
@@ -141,7 +148,7 @@ describe('fuzzing the socket', () => {
               let ack: {
                 ok: boolean;
                 error?: { code: string };
-                message?: { body: string; clientId: string; conversationId: number };
+                message?: { id: number; body: string; clientId: string; conversationId: number };
                 messages?: Array<{ conversationId: number }>;
               };
               try {
@@ -164,6 +171,8 @@ describe('fuzzing the socket', () => {
                   `${label}: ${ack.ok ? 'accepted' : `refused (${ack.error?.code})`} but the rules say ${shouldPass ? 'valid' : 'invalid'}`,
                 );
               if (event === 'message:send' && ack.ok && o) {
+                messageIds.add(ack.message!.id);
+                ownIds.add(ack.message!.id);
                 const clientId = o.clientId as string;
                 if (!valid.has(clientId)) valid.set(clientId, o.body as string);
                 if (

@@ -26,6 +26,7 @@ import {
   type ClientSocket,
 } from './support/sockets.js';
 import { escapeHtml } from './support/attack.js';
+import { renderBody } from '../src/features/messages/render.js';
 import { hasChromium, launchBrowser } from './support/browser.js';
 
 let app: TestApp;
@@ -56,7 +57,12 @@ const BODIES: Array<[string, string, string?]> = [
   ['combining characters', 'e\u0301 n\u0303 Z\u0351\u0337\u0320a\u0308\u0316l\u0353go'],
   ['CRLF lines and a tab', 'one\r\ntwo\tthree\nfour', 'one'],
   ['entities typed literally', '&lt;script&gt; &amp; &#34; &#x3C;'],
-  ['template syntax', '<%= process.env %> ${7*7} {{7*7}} #{7*7}'],
+  // The inbox preview reads as the message is shown: "*7} {{7*" is emphasis, its marks go.
+  [
+    'template syntax',
+    '<%= process.env %> ${7*7} {{7*7}} #{7*7}',
+    '<%= process.env %> ${77} {{77}} #{7*7}',
+  ],
   ['a javascript: URL', 'javascript:alert(document.cookie)'],
 ];
 // [what, name typed, name kept]: invisible formatting characters (bidi controls,
@@ -138,7 +144,7 @@ describe('message bodies', () => {
     if (!sync.ok) throw new Error('sync failed');
     expect(sync.messages.map((m) => [m.id, m.body])).toEqual(sent.map((s) => [s.id, s.body]));
 
-    // On the page and in the "older" fragment: escaped text inside the message paragraph.
+    // On the page and in the "older" fragment: escaped text, as the one renderer makes it.
     const page = await bo.agent.get(`/conversations/${conversationId}`);
     const older = await bo.agent.get(
       `/conversations/${conversationId}/older?before=${sent.at(-1)!.id + 1}`,
@@ -149,7 +155,7 @@ describe('message bodies', () => {
     ] as const) {
       for (const { body, label } of sent) {
         expect(html, `${label} on the ${where}`).toContain(
-          `<p class="body">${escapeHtml(body)}</p>`,
+          `<div class="body">${renderBody(body)}</div>`,
         );
         if (/[<>"]/.test(body)) expect(html, `${label} on the ${where}`).not.toContain(body);
       }

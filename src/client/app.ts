@@ -58,6 +58,7 @@ function main() {
   const refresh = inbox ? refreshInbox : refreshCounts;
   socket.on('connect', refresh);
   socket.on('message:new', refresh);
+  socket.on('message:updated', refresh); // the inbox's last line follows edits and deletes
   socket.on('conversation:read', (r) => {
     if (r.userId === me) refresh();
   });

@@ -1,6 +1,6 @@
 // The conversation page: send over the socket without a reload, show what
 // arrives live, catch up after a reconnect, and the small live signs.
-import { RETRYABLE_CODES, type MessageDto } from '../shared/protocol.js';
+import { RETRYABLE_CODES, type MessageDto, type ReplyDto } from '../shared/protocol.js';
 import type { ChatClientSocket } from './socket.js';
 import { ACK_TIMEOUT, createSync } from './sync.js';
 import { startTyping } from './typing.js';
@@ -11,6 +11,7 @@ import { layOut, renderMessage, showSeen, type MessageFields } from './timeline.
 import { loadOutbox, saveOutbox } from './outbox.js';
 import { markMention, mentionRules, startMentionPicker } from './mentions.js';
 import { foldIfBlocked, readersOf, showSeenBy, watchMembership } from './group.js';
+import { startMessageActions } from './message-actions.js';
 
 const ENGAGING = ['pointerdown', 'keydown', 'wheel', 'touchstart'] as const;
 
@@ -44,11 +45,21 @@ export function startChat(
     .forEach((li) => known.add(Number(li.dataset.id)));
   // Everything up to here is known to be complete: sync asks for what came after it.
   const watermark = Number(log.dataset.lastId);
+  // The conversation's change number the page was rendered at: sync asks for edits, deletes
+  // and reactions after it, also for messages already on screen.
+  const changeMark = Number(log.dataset.changeSeq ?? 0);
   let otherRead = Number(log.dataset.otherRead);
   let readSent = 0;
   const pending = new Map<
     string,
-    { li: HTMLLIElement; body: string; createdAt: string; retryable: boolean; attempts: number }
+    {
+      li: HTMLLIElement;
+      body: string;
+      createdAt: string;
+      retryable: boolean;
+      attempts: number;
+      replyTo?: ReplyDto;
+    }
   >();
   // Only what may still go is kept: a message the server refused stays on screen, not in storage.
   // Stored or refused here: dropped from the shared outbox even if another tab wrote it there.
@@ -57,7 +68,12 @@ export function startChat(
   const persist = () => {
     const mine = [...pending]
       .filter(([, p]) => p.retryable)
-      .map(([clientId, p]) => ({ clientId, body: p.body, createdAt: p.createdAt }));
+      .map(([clientId, p]) => ({
+        clientId,
+        body: p.body,
+        createdAt: p.createdAt,
+        replyTo: p.replyTo,
+      }));
     const others = loadOutbox(me, conversationId).filter(
       (i) => !pending.has(i.clientId) && !settled.has(i.clientId),
     );
@@ -156,25 +172,29 @@ export function startChat(
     setState(item.li, 'pending', 'Sending…');
     socket
       .timeout(ACK_TIMEOUT)
-      .emit('message:send', { conversationId, body: item.body, clientId }, (err, res) => {
-        if (!pending.has(clientId)) return; // already confirmed through message:new
-        if (!err && res.ok) return addMessage(res.message);
-        const retryable = !!err || (!res.ok && RETRYABLE_CODES.includes(res.error.code));
-        item.retryable = retryable;
-        if (!retryable) settled.add(clientId);
-        persist();
-        const why = err || res.ok ? 'no answer from the server' : res.error.message;
-        setState(item.li, 'failed', `Not sent — ${why} `, () => send(clientId));
-        if (retryable) {
-          // Tried again by itself, less and less often; the button is there for the impatient.
-          item.attempts += 1;
-          const delay = Math.min(30_000, 1000 * 2 ** Math.min(item.attempts, 5));
-          setTimeout(() => {
-            if (pending.get(clientId) === item && item.li.classList.contains('failed'))
-              send(clientId);
-          }, delay);
-        }
-      });
+      .emit(
+        'message:send',
+        { conversationId, body: item.body, clientId, replyTo: item.replyTo?.id },
+        (err, res) => {
+          if (!pending.has(clientId)) return; // already confirmed through message:new
+          if (!err && res.ok) return addMessage(res.message);
+          const retryable = !!err || (!res.ok && RETRYABLE_CODES.includes(res.error.code));
+          item.retryable = retryable;
+          if (!retryable) settled.add(clientId);
+          persist();
+          const why = err || res.ok ? 'no answer from the server' : res.error.message;
+          setState(item.li, 'failed', `Not sent — ${why} `, () => send(clientId));
+          if (retryable) {
+            // Tried again by itself, less and less often; the button is there for the impatient.
+            item.attempts += 1;
+            const delay = Math.min(30_000, 1000 * 2 ** Math.min(item.attempts, 5));
+            setTimeout(() => {
+              if (pending.get(clientId) === item && item.li.classList.contains('failed'))
+                send(clientId);
+            }, delay);
+          }
+        },
+      );
   }
 
   function validate(body: string): string | undefined {
@@ -192,12 +212,12 @@ export function startChat(
     else box.removeAttribute('aria-invalid');
   }
 
-  function queue(clientId: string, body: string, createdAt: string) {
-    const li = messageItem({ clientId, senderId: me, senderName: 'You', body, createdAt });
+  function queue(clientId: string, body: string, createdAt: string, replyTo?: ReplyDto) {
+    const li = messageItem({ clientId, senderId: me, senderName: 'You', body, createdAt, replyTo });
     list.append(li);
     list.querySelector('li.empty')?.remove();
     relayout();
-    pending.set(clientId, { li, body, createdAt, retryable: true, attempts: 0 });
+    pending.set(clientId, { li, body, createdAt, retryable: true, attempts: 0, replyTo });
     persist();
   }
 
@@ -207,8 +227,17 @@ export function startChat(
     const problem = validate(body);
     showError(problem);
     if (problem) return;
+    const mode = actions.mode();
+    if (mode.kind === 'edit') {
+      void actions.saveEdit(mode.messageId, body).then((error) => {
+        showError(error);
+        if (!error) actions.reset();
+      });
+      return;
+    }
     const clientId = uuid();
-    queue(clientId, body, new Date().toISOString());
+    queue(clientId, body, new Date().toISOString(), mode.replyTo);
+    actions.reset();
     box.value = '';
     updateCounter();
     typing.stop();
@@ -291,10 +320,17 @@ export function startChat(
     else if (m.conversationId === conversationId) newButton.hidden = false;
   });
 
-  const catchUp = createSync(socket, conversationId, watermark, {
-    onMessage: addMessage,
-    onCaughtUp: markReadIfSeen,
-  });
+  const catchUp = createSync(
+    socket,
+    conversationId,
+    watermark,
+    {
+      onMessage: addMessage,
+      onChange: (m) => actions.apply(m),
+      onCaughtUp: markReadIfSeen,
+    },
+    changeMark,
+  );
   const sync = () => latest && catchUp();
 
   showConnection(socket, banner);
@@ -320,7 +356,31 @@ export function startChat(
     }
   });
   // Older pages only on the newest page: an older page links to its neighbours instead.
-  if (latest) startOlderPages({ conversationId, log, list, known, onLoaded: relayout });
+  const older = latest
+    ? startOlderPages({ conversationId, log, list, known, onLoaded: relayout })
+    : undefined;
+
+  // ——— reply, react, edit, delete ———
+  const actions = startMessageActions({
+    socket,
+    conversationId,
+    me,
+    list,
+    box,
+    showError,
+    loadOlder: older?.loadOlder,
+    signal,
+    replace: (m) => {
+      const li = document.getElementById(`m${m.id}`);
+      if (!li) return;
+      const focused = li.contains(document.activeElement);
+      const fresh = messageItem(m);
+      li.replaceWith(fresh);
+      relayout();
+      if (focused) fresh.focus({ preventScroll: true });
+    },
+  });
+  socket.on('message:updated', (m) => actions.apply(m));
   document.addEventListener('visibilitychange', markReadIfSeen, { signal });
 
   // Messages left unsent by an earlier visit (offline, closed tab) are shown and sent again.
@@ -331,7 +391,7 @@ export function startChat(
   );
   for (const clientId of shown) if (clientId) settled.add(clientId);
   for (const item of loadOutbox(me, conversationId)) {
-    if (!shown.has(item.clientId)) queue(item.clientId, item.body, item.createdAt);
+    if (!shown.has(item.clientId)) queue(item.clientId, item.body, item.createdAt, item.replyTo);
   }
   persist(); // drops what the page showed as stored already
 

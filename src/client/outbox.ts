@@ -1,3 +1,5 @@
+import type { ReplyDto } from '../shared/protocol.js';
+
 // Messages written but not yet confirmed by the server, kept in localStorage so
 // a reload (or a tab closed while offline) does not lose them. Each keeps its
 // client id, so however often it is sent, the server stores it once.
@@ -5,6 +7,8 @@ export interface OutboxItem {
   clientId: string;
   body: string;
   createdAt: string;
+  /** The quote of the message it answers, shown while it waits. */
+  replyTo?: ReplyDto;
 }
 
 // Per user too: on a shared browser, one person's unsent words never go out as another's.

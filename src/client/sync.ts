@@ -11,22 +11,36 @@ export function createSync(
   socket: ChatClientSocket,
   conversationId: number,
   watermark: number,
-  handlers: { onMessage: (m: MessageDto) => void; onCaughtUp: () => void },
+  handlers: {
+    onMessage: (m: MessageDto) => void;
+    /** A message edited, deleted or reacted to since the change mark (maybe not on screen). */
+    onChange?: (m: MessageDto) => void;
+    onCaughtUp: () => void;
+  },
+  /** The conversation's change number the tab's messages are up to date with; none: no changes. */
+  changeMark?: number,
 ): () => void {
   function sync() {
-    socket.timeout(ACK_TIMEOUT).emit('sync', { conversationId, after: watermark }, (err, res) => {
-      if (err || !res.ok) {
-        // No answer, or the database is away: try again shortly; the watermark has not moved.
-        setTimeout(() => socket.connected && sync(), RETRY_MS);
-        return;
-      }
-      for (const m of res.messages) {
-        handlers.onMessage(m);
-        watermark = Math.max(watermark, m.id);
-      }
-      if (res.hasMore) sync();
-      else handlers.onCaughtUp();
-    });
+    socket
+      .timeout(ACK_TIMEOUT)
+      .emit('sync', { conversationId, after: watermark, changesAfter: changeMark }, (err, res) => {
+        if (err || !res.ok) {
+          // No answer, or the database is away: try again shortly; the marks have not moved.
+          setTimeout(() => socket.connected && sync(), RETRY_MS);
+          return;
+        }
+        for (const m of res.messages) {
+          handlers.onMessage(m);
+          watermark = Math.max(watermark, m.id);
+        }
+        // Like the watermark, the change mark moves only on sync answers, never on live events.
+        for (const m of res.changes ?? []) {
+          handlers.onChange?.(m);
+          changeMark = Math.max(changeMark ?? 0, m.changeSeq);
+        }
+        if (res.hasMore || res.changesHaveMore) sync();
+        else handlers.onCaughtUp();
+      });
   }
   return sync;
 }

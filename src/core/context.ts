@@ -24,6 +24,8 @@ export interface AppContext {
     send: RateLimiter;
     typing: RateLimiter;
     read: RateLimiter;
+    /** Edits, deletes and reactions. */
+    change: RateLimiter;
     /** Every path that answers whether an account uses an email draws on this one budget. */
     lookups: EmailLookupBudget;
   };
@@ -58,6 +60,7 @@ export function createContext(opts: ContextOptions): AppContext {
       typing: new RateLimiter(10, 2, config.rateLimit, opts.clock),
       // sync, inbox:sync and conversation:read: cheap for a person, costly in a flood.
       read: new RateLimiter(60, 20, config.rateLimit, opts.clock),
+      change: new RateLimiter(30, 5, config.rateLimit, opts.clock),
       lookups: new EmailLookupBudget(config.rateLimit, opts.clock),
     },
   };

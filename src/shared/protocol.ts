@@ -7,10 +7,41 @@ export interface MessageDto {
   senderId: number | null; // null: the sender deleted their account
   senderName: string;
   clientId: string;
-  body: string;
+  body: string; // exactly as typed; '' once deleted
   createdAt: string; // ISO 8601
   /** Only on a group's lines in words ("Ann added Bo"): shown as a line, not a bubble. */
   kind?: 'system';
+  /** The body rendered by the server's one renderer (features/messages/render.ts): safe HTML. */
+  html: string;
+  editedAt: string | null;
+  deleted: boolean;
+  replyTo: ReplyDto | null;
+  reactions: ReactionDto[];
+  /** The conversation's change number of this message's latest edit, delete or reaction; 0: none. */
+  changeSeq: number;
+}
+
+/** The six reactions offered, in the order they are shown. */
+export const REACTION_EMOJI = ['👍', '❤️', '😂', '😮', '😢', '🙏'] as const;
+export type ReactionEmoji = (typeof REACTION_EMOJI)[number];
+
+export interface ReactionDto {
+  emoji: ReactionEmoji;
+  /** Who reacted, oldest first (names beside ids: "who reacted" on focus or tap). */
+  userIds: number[];
+  names: string[];
+}
+
+/**
+ * The message a reply answers, as its quote shows it: 'deleted' once deleted, 'hidden' for a
+ * reader whose history starts after it (the member history rule), with no text then.
+ */
+export interface ReplyDto {
+  id: number;
+  state: 'shown' | 'deleted' | 'hidden';
+  senderId: number | null;
+  senderName: string;
+  excerpt: string;
 }
 
 /** Every code an error answer can carry, over HTTP (JSON) or a socket ack. */
@@ -72,12 +103,32 @@ export interface InboxEntryDto {
 
 export interface ClientToServerEvents {
   'message:send': (
-    p: { conversationId: number; body: string; clientId: string },
+    p: { conversationId: number; body: string; clientId: string; replyTo?: number },
     ack: (r: Ack<{ message: MessageDto }>) => void,
   ) => void;
+  /** `changesAfter`: also the messages edited, deleted or reacted to since that change number. */
   sync: (
-    p: { conversationId: number; after: number },
-    ack: (r: Ack<{ messages: MessageDto[]; hasMore: boolean }>) => void,
+    p: { conversationId: number; after: number; changesAfter?: number },
+    ack: (
+      r: Ack<{
+        messages: MessageDto[];
+        hasMore: boolean;
+        changes?: MessageDto[];
+        changesHaveMore?: boolean;
+      }>,
+    ) => void,
+  ) => void;
+  'message:edit': (
+    p: { conversationId: number; messageId: number; body: string },
+    ack: (r: Ack<{ message: MessageDto }>) => void,
+  ) => void;
+  'message:delete': (
+    p: { conversationId: number; messageId: number },
+    ack: (r: Ack<{ message: MessageDto }>) => void,
+  ) => void;
+  'reaction:toggle': (
+    p: { conversationId: number; messageId: number; emoji: ReactionEmoji },
+    ack: (r: Ack<{ message: MessageDto }>) => void,
   ) => void;
   'conversation:read': (
     p: { conversationId: number; messageId: number },
@@ -92,6 +143,8 @@ export interface ClientToServerEvents {
 
 export interface ServerToClientEvents {
   'message:new': (m: MessageDto) => void;
+  /** A message was edited, deleted or reacted to: its state now. */
+  'message:updated': (m: MessageDto) => void;
   'conversation:read': (r: ReadDto) => void;
   typing: (t: TypingDto) => void;
   presence: (p: PresenceDto) => void;

@@ -3,7 +3,7 @@
 // apart from protocol.ts only so the browser bundle, which imports the protocol's
 // types and codes, does not carry zod.
 import { z } from 'zod';
-import type { ClientToServerEvents } from './protocol.js';
+import { REACTION_EMOJI, type ClientToServerEvents } from './protocol.js';
 
 export const MAX_BODY = 4000;
 
@@ -58,10 +58,19 @@ export const eventSchemas = {
     conversationId: idSchema,
     body: bodySchema,
     clientId: z.uuid({ error: 'clientId must be a UUID.' }),
+    replyTo: idSchema.optional(),
   }),
   sync: z.object({
     conversationId: idSchema,
     after: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    changesAfter: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  }),
+  'message:edit': z.object({ conversationId: idSchema, messageId: idSchema, body: bodySchema }),
+  'message:delete': z.object({ conversationId: idSchema, messageId: idSchema }),
+  'reaction:toggle': z.object({
+    conversationId: idSchema,
+    messageId: idSchema,
+    emoji: z.enum(REACTION_EMOJI, { error: 'That reaction is not one of the six offered.' }),
   }),
   'conversation:read': z.object({ conversationId: idSchema, messageId: idSchema }),
   typing: z.object({ conversationId: idSchema, typing: z.boolean() }),

@@ -123,7 +123,7 @@ describe('direct conversations over plain HTTP', () => {
     const page = await bo.agent.get(`/conversations/${id}`);
     expect(page.status).toBe(200);
     expect(page.text).toContain('role="log"');
-    expect(page.text).toContain('Hi Bo!\nSecond line');
+    expect(page.text).toContain('Hi Bo!<br>\nSecond line'); // the renderer's line break
     expect(page.text).toMatch(/<time datetime="\d{4}-\d\d-\d\dT[^"]+Z">/);
     // Loading the page (which another site can make a browser do) leaves it unread;
     // the page offers a button to mark it read, and that clears the count.

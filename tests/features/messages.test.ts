@@ -86,6 +86,12 @@ describe('delivery', () => {
       clientId,
       body: 'Hello Bo!',
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) as unknown,
+      html: '<p>Hello Bo!</p>',
+      editedAt: null,
+      deleted: false,
+      replyTo: null,
+      reactions: [],
+      changeSeq: 0,
     });
 
     await until('every socket to get the message', () =>

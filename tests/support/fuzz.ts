@@ -71,6 +71,8 @@ export const isId = (v: unknown) =>
     Number(v) <= Number.MAX_SAFE_INTEGER);
 export const isBody = (v: unknown) =>
   typeof v === 'string' && v.trim().length > 0 && [...v].length <= 4000 && !v.includes('\u0000');
+const isCount = (v: unknown) =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER;
 export const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -87,6 +89,10 @@ export interface SocketFuzzState {
   fresh: Set<string>;
   /** Sends to repeat, same id and body: retries. */
   slots: SendSlot[];
+  /** Messages in the fuzzer's conversation (the test keeps it): a reaction to one is valid. */
+  messageIds?: Set<number>;
+  /** Those the fuzzer sent: only these may be edited or deleted. */
+  ownIds?: Set<number>;
 }
 
 interface EventFuzz {
@@ -95,6 +101,10 @@ interface EventFuzz {
   /** Whether the app must accept what the server received (o: undefined if not an object). */
   accepts(o: Record<string, unknown> | undefined, s: SocketFuzzState): boolean;
 }
+
+const REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
+/** Far above any id a test run makes. */
+const NO_SUCH_MESSAGE = 9_000_000_000_000;
 
 const inMine = (o: Record<string, unknown> | undefined, mine: number) => {
   const v = o?.conversationId;
@@ -133,13 +143,12 @@ export const SOCKET_EVENT_FUZZ = {
     nearlyValid: (conversationId, { r }) => ({
       conversationId,
       after: r.chance(0.5) ? r.int(0, 50) : randomValue(r),
+      ...(r.chance(0.3) ? { changesAfter: r.chance(0.5) ? r.int(0, 50) : randomValue(r) } : {}),
     }),
     accepts: (o, { mine }) =>
       inMine(o, mine) &&
-      typeof o!.after === 'number' &&
-      Number.isInteger(o!.after) &&
-      o!.after >= 0 &&
-      o!.after <= Number.MAX_SAFE_INTEGER,
+      isCount(o!.after) &&
+      (o!.changesAfter === undefined || isCount(o!.changesAfter)),
   },
   'conversation:read': {
     nearlyValid: (conversationId, { r }) => ({
@@ -158,6 +167,48 @@ export const SOCKET_EVENT_FUZZ = {
   'inbox:sync': {
     nearlyValid: () => ({}),
     accepts: () => true, // it takes nothing, so whatever comes is ignored
+  },
+  // Edits and deletes aim at message ids no one has (the fuzz checks that every stored body
+  // is the one sent, so it must not change any): a well-formed one is "not found", a
+  // malformed one "invalid"; only a mutated id that hits one of the fuzzer's own messages
+  // would be valid. Reactions aim at real messages too. The accepted paths are tested in
+  // tests/features/message-changes*.test.ts.
+  'message:edit': {
+    nearlyValid: (conversationId, { r }) => ({
+      conversationId,
+      messageId: r.chance(0.6) ? NO_SUCH_MESSAGE + r.int(0, 1000) : randomValue(r),
+      body: r.chance(0.5) ? `edit ${r.int(0, 1e9)}` : randomText(r),
+    }),
+    accepts: (o, { mine, ownIds }) =>
+      inMine(o, mine) &&
+      isId(o!.messageId) &&
+      !!ownIds?.has(Number(o!.messageId)) &&
+      isBody(o!.body),
+  },
+  'message:delete': {
+    nearlyValid: (conversationId, { r }) => ({
+      conversationId,
+      messageId: r.chance(0.6) ? NO_SUCH_MESSAGE + r.int(0, 1000) : randomValue(r),
+    }),
+    accepts: (o, { mine, ownIds }) =>
+      inMine(o, mine) && isId(o!.messageId) && !!ownIds?.has(Number(o!.messageId)),
+  },
+  'reaction:toggle': {
+    nearlyValid: (conversationId, { r, messageIds }) => ({
+      conversationId,
+      messageId: r.chance(0.6)
+        ? r.chance(0.5) && messageIds?.size
+          ? r.pick([...messageIds])
+          : NO_SUCH_MESSAGE + r.int(0, 1000)
+        : randomValue(r),
+      emoji: r.chance(0.6) ? r.pick(REACTIONS) : randomValue(r),
+    }),
+    accepts: (o, { mine, messageIds }) =>
+      inMine(o, mine) &&
+      isId(o!.messageId) &&
+      !!messageIds?.has(Number(o!.messageId)) &&
+      typeof o!.emoji === 'string' &&
+      REACTIONS.includes(o!.emoji),
   },
 } satisfies Record<ClientEvent, EventFuzz>;
 

@@ -28,6 +28,11 @@ export class Notify {
     this.io?.to(memberIds.map(userRoom)).emit('message:new', message);
   }
 
+  /** An edit, a delete or a reaction: the message as it is now. */
+  messageUpdated(userIds: number[], message: MessageDto): void {
+    if (userIds.length) this.io?.to(userIds.map(userRoom)).emit('message:updated', message);
+  }
+
   conversationRead(memberIds: number[], read: ReadDto): void {
     this.io?.to(memberIds.map(userRoom)).emit('conversation:read', read);
   }

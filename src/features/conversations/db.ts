@@ -16,6 +16,8 @@ export interface InboxRow {
   lastSenderName: string | null;
   /** The user left this group or was removed from it: read-only. */
   former: boolean;
+  /** The last message was deleted: the inbox says so instead of its text. */
+  lastDeleted?: boolean;
   unread: number;
   /** An unread message in this group mentions the user. */
   mentioned: boolean;
@@ -182,6 +184,7 @@ export async function listInbox(db: Db, userId: number, limit = 50): Promise<Inb
             m.body AS "lastBody", m.sender_id AS "lastSenderId", m.created_at AS "lastAt",
             m.kind AS "lastKind", lu.display_name AS "lastSenderName",
             me.history_to IS NOT NULL AS former,
+            m.deleted_at IS NOT NULL AS "lastDeleted",
             (SELECT count(*)::int FROM (
                SELECT 1 FROM messages x
                WHERE x.conversation_id = c.id

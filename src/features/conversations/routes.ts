@@ -7,6 +7,8 @@ import * as messages from '../messages/service.js';
 import { requireUser, userId } from '../../core/http/helpers.js';
 import { idSchema, MAX_BODY } from '../../shared/schemas.js';
 import { limitEmailLookups } from '../../core/http/limits.js';
+import { findMessage } from '../message-changes/service.js';
+import { firstLineOf } from '../messages/render.js';
 
 function conversationId(raw: unknown): number {
   const parsed = idSchema.safeParse(raw);
@@ -32,10 +34,13 @@ async function renderConversation(
     error?: string;
     status?: number;
     fromElsewhere?: boolean;
+    /** The message the composer answers (no-JS "Reply"). */
+    replyTo?: number;
   } = {},
 ) {
   const me = userId(res);
   const view = await conversations.conversationView(ctx, me, id, opts.before);
+  const replying = opts.replyTo ? await replyingTo(ctx, me, id, opts.replyTo) : undefined;
   const [online, inbox] = await Promise.all([
     ctx.notify.onlineAmong(view.others.map((o) => o.id)),
     conversations.inbox(ctx, me), // the desktop's left pane
@@ -57,6 +62,7 @@ async function renderConversation(
     me,
     unread,
     fromElsewhere: opts.fromElsewhere ?? false,
+    replying,
   });
 }
 
@@ -67,6 +73,19 @@ async function renderConversation(
 function arrivedFromElsewhere(req: Request): boolean {
   const site = req.get('sec-fetch-site');
   return site !== undefined && site !== 'same-origin' && site !== 'none';
+}
+
+/** An id, or undefined for anything else (a stale or hand-made link is just ignored). */
+function optionalId(raw: unknown): number | undefined {
+  const parsed = idSchema.safeParse(raw);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** The quote above the composer, if that message may be answered. */
+async function replyingTo(ctx: AppContext, me: number, conversationId: number, messageId: number) {
+  const m = await findMessage(ctx, me, conversationId, messageId).catch(() => undefined);
+  if (!m || m.deleted) return undefined;
+  return { id: m.id, senderId: m.senderId, senderName: m.senderName, excerpt: firstLineOf(m.body) };
 }
 
 export function conversationRoutes(ctx: AppContext): Router {
@@ -82,6 +101,7 @@ export function conversationRoutes(ctx: AppContext): Router {
     await renderConversation(ctx, res, conversationId(req.params.id), {
       before: beforeParam(req.query.before),
       fromElsewhere: arrivedFromElsewhere(req),
+      replyTo: optionalId(req.query.reply),
     });
   });
 
@@ -109,6 +129,7 @@ export function conversationRoutes(ctx: AppContext): Router {
         conversationId: id,
         body: body.body,
         clientId: typeof body.clientId === 'string' && body.clientId ? body.clientId : randomUUID(),
+        replyTo: body.replyTo === '' ? undefined : body.replyTo,
       });
       // Replying is reading: what came before one's own reply is no longer unread.
       await messages.markRead(ctx, user.id, { conversationId: id, messageId: message.id });
@@ -118,8 +139,9 @@ export function conversationRoutes(ctx: AppContext): Router {
       const draft = typeof body.body === 'string' ? body.body : '';
       await renderConversation(ctx, res, id, {
         draft,
-        error: err.fields?.body ?? err.fields?.clientId ?? err.message,
+        error: err.fields?.body ?? err.fields?.clientId ?? err.fields?.replyTo ?? err.message,
         status: err.status,
+        replyTo: optionalId(body.replyTo),
       });
     }
   });

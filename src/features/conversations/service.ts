@@ -8,7 +8,9 @@ import { accessConversation } from './access.js';
 import { mayWatch } from '../friends/policy.js';
 import { emailSchema, parseFields } from '../../core/validation.js';
 import * as messages from '../messages/db.js';
-import { PAGE_SIZE, toDto } from '../messages/service.js';
+import { PAGE_SIZE } from '../messages/service.js';
+import { toDtos } from '../messages/dto.js';
+import { currentChangeSeq } from '../message-changes/db.js';
 
 export type SearchResult =
   | {
@@ -71,6 +73,9 @@ export async function conversationView(
   before?: number,
 ) {
   const access = await accessConversation(ctx, { id: meId }, conversationId, 'read');
+  // The change number first: a change that lands while the page is read is synced again
+  // (harmless), never missed (message-changes/db.ts).
+  const changeSeq = await currentChangeSeq(ctx.db, conversationId);
   // Access was just decided: read the page directly.
   const [conversation, members, page] = await Promise.all([
     conversations.findConversationFor(ctx.db, conversationId, meId),
@@ -84,7 +89,10 @@ export async function conversationView(
     ),
   ]);
   if (!conversation) throw notFound('That conversation'); // left in the meantime
-  const history = { messages: page.messages.map((m) => toDto(m)), hasMore: page.hasMore };
+  const history = {
+    messages: await toDtos(ctx.db, meId, conversationId, page.messages),
+    hasMore: page.hasMore,
+  };
   const isGroup = conversation.kind === 'group';
   // A group's others are its current members: not those who left, nor invitations declined.
   const others = members.filter(
@@ -115,6 +123,7 @@ export async function conversationView(
     watchable,
     myState: access.state,
     talkedBothWays,
+    changeSeq,
     ...history,
   };
 }

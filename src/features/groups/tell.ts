@@ -3,7 +3,7 @@ import type { AppContext } from '../../core/context.js';
 import { loadMembers } from '../conversations/db.js';
 import { deliverTo } from '../friends/policy.js';
 import type { MessageRow } from '../messages/db.js';
-import { toDto } from '../messages/service.js';
+import { toDto } from '../messages/dto.js';
 
 /** Who acts on a group: their id and the name the lines say. */
 export interface Actor {

@@ -10,12 +10,20 @@ export interface MessageRow {
   createdAt: Date;
   /** 'text', or 'system' for a group's lines in words ("Ann added Bo"). */
   kind?: string;
+  // Read by MESSAGE_SELECT; optional so a query that shows messages without them still types.
+  editedAt?: Date | null;
+  deletedAt?: Date | null;
+  replyToId?: number | null;
+  changeSeq?: number | null;
 }
 
-const SELECT = `SELECT m.id, m.conversation_id AS "conversationId", m.sender_id AS "senderId",
+/** One message as the log shows it (features/message-changes adds its reactions and quote). */
+export const MESSAGE_SELECT = `SELECT m.id, m.conversation_id AS "conversationId", m.sender_id AS "senderId",
   u.display_name AS "senderName", m.client_id AS "clientId", m.body, m.created_at AS "createdAt",
-  m.kind
+  m.kind, m.edited_at AS "editedAt", m.deleted_at AS "deletedAt", m.reply_to_id AS "replyToId",
+  m.change_seq AS "changeSeq"
   FROM messages m LEFT JOIN users u ON u.id = m.sender_id`;
+const SELECT = MESSAGE_SELECT;
 
 /**
  * The part of a conversation one member may read: ids above `from`, and up to `to` for
@@ -81,6 +89,8 @@ export interface NewMessage {
   senderId: number;
   clientId: string;
   body: string;
+  /** The message this one answers (stored only if the sender may read it). */
+  replyTo?: number;
 }
 
 export interface StoredMessage {
@@ -91,7 +101,7 @@ export interface StoredMessage {
 }
 
 /**
- * Stores a batch with one statement (migrations/004, now insert_messages_v4): conversation rows locked
+ * Stores a batch with one statement (migrations/004, now insert_messages_v5): conversation rows locked
  * first, so id order within a conversation is commit order; a (sender, clientId)
  * already stored is not stored again, and `created` says which rows are new.
  * Runs on its own (autocommit) or inside the caller's transaction.
@@ -106,16 +116,18 @@ export async function insertMessages(db: Db, batch: NewMessage[]): Promise<Store
     createdAt: Date;
     created: boolean;
     memberIds: string[] | null;
+    replyToId: number | null;
   }>(
     `SELECT r_id AS id, r_conversation_id AS "conversationId", r_sender_id AS "senderId",
        r_client_id AS "clientId", r_body AS body, r_created_at AS "createdAt", r_created AS created,
-       r_member_ids AS "memberIds"
-     FROM insert_messages_v4($1::bigint[], $2::bigint[], $3::uuid[], $4::text[])`,
+       r_member_ids AS "memberIds", r_reply_to_id AS "replyToId"
+     FROM insert_messages_v5($1::bigint[], $2::bigint[], $3::uuid[], $4::text[], $5::bigint[])`,
     [
       batch.map((m) => m.conversationId),
       batch.map((m) => m.senderId),
       batch.map((m) => m.clientId),
       batch.map((m) => m.body),
+      batch.map((m) => m.replyTo ?? null),
     ],
   );
   const key = (senderId: number, clientId: string) => `${senderId}/${clientId}`;
@@ -137,6 +149,7 @@ export async function insertMessages(db: Db, batch: NewMessage[]): Promise<Store
         senderId: r.senderId!,
         created: false,
         memberIds: null,
+        replyToId: r.replyToId ?? null,
       });
   }
   const answered = new Set<string>();
@@ -159,6 +172,11 @@ export async function insertMessages(db: Db, batch: NewMessage[]): Promise<Store
         clientId: r.clientId,
         body: r.body,
         createdAt: r.createdAt,
+        // A new row was not edited yet; a retry answers with the row as first stored.
+        editedAt: null,
+        deletedAt: null,
+        replyToId: r.replyToId,
+        changeSeq: null,
       },
     };
   });

@@ -1,4 +1,4 @@
-import { AppError } from '../../core/errors.js';
+import { AppError, notFound } from '../../core/errors.js';
 import { accessConversation } from '../conversations/access.js';
 import * as conversations from '../conversations/db.js';
 import * as messages from './db.js';
@@ -9,30 +9,19 @@ import { eventSchemas } from '../../shared/schemas.js';
 import * as trace from './trace.js';
 import { deliverTo, watchersIn } from '../friends/policy.js';
 import { acceptConversation } from '../friends/service.js';
+import { DELETED_USER as DELETED_USER_NAME, hiddenQuote, toDto, toDtos } from './dto.js';
+import { findReadable, listChanges, loadQuotes } from '../message-changes/db.js';
+import { firstLineOf } from './render.js';
 
+export { DELETED_USER, toDto } from './dto.js';
 export const PAGE_SIZE = 50;
 const SYNC_LIMIT = 500;
-export const DELETED_USER = 'Deleted user';
 
 const sendSchema = eventSchemas['message:send'];
 
 export interface Sender {
   id: number;
   displayName: string;
-}
-
-export function toDto(row: messages.MessageRow, senderName?: string): MessageDto {
-  return {
-    id: row.id,
-    conversationId: row.conversationId,
-    senderId: row.senderId,
-    senderName:
-      row.senderId === null ? DELETED_USER : (row.senderName ?? senderName ?? DELETED_USER),
-    clientId: row.clientId,
-    body: row.body,
-    createdAt: row.createdAt.toISOString(),
-    ...(row.kind === 'system' ? { kind: 'system' as const } : {}),
-  };
 }
 
 /**
@@ -48,6 +37,13 @@ export async function sendMessage(
   ctx.limits.send.take(sender.id);
   const data = parseFields(sendSchema, input);
   const access = await accessConversation(ctx, sender, data.conversationId, 'send');
+  // A reply answers a message of this conversation the sender may read; anything else is
+  // "not found" (insert_messages_v5 checks again under the conversation's lock).
+  if (
+    data.replyTo !== undefined &&
+    !(await findReadable(ctx.db, data.conversationId, data.replyTo, sender.id))
+  )
+    throw notFound('The message you are replying to');
   // Answering a message request accepts it.
   if (access.state === 'request') await acceptConversation(ctx, sender.id, data.conversationId);
   const { row, created, memberIds } = await ctx.writer.write(
@@ -62,8 +58,23 @@ export async function sendMessage(
     );
   }
   const dto = toDto(row, sender.displayName);
+  if (row.replyToId) await addQuote(ctx, sender.id, dto, row.replyToId);
   // To the members at the commit, not the cached list: one removed since hears nothing.
-  if (created) ctx.notify.messageNew(deliverTo(access.members, sender.id, memberIds), dto);
+  if (created) {
+    const to = deliverTo(access.members, sender.id, memberIds);
+    if (dto.replyTo?.state === 'shown' || dto.replyTo?.state === 'deleted') {
+      // A member whose history starts after the quoted message gets the quote without its text.
+      const notReading = await membersNotReading(ctx, data.conversationId, row.replyToId!);
+      const hiders = to.filter((id) => notReading.has(id));
+      ctx.notify.messageNew(
+        to.filter((id) => !notReading.has(id)),
+        dto,
+      );
+      // (An empty room list would be everyone: Socket.IO's to([]) broadcasts.)
+      if (hiders.length)
+        ctx.notify.messageNew(hiders, { ...dto, replyTo: hiddenQuote(dto.replyTo.id) });
+    } else ctx.notify.messageNew(to, dto);
+  }
   if (marks) {
     marks.done = trace.now();
     trace.finish(marks);
@@ -85,26 +96,70 @@ export async function listHistory(
     PAGE_SIZE,
     history,
   );
-  return { messages: page.messages.map((m) => toDto(m)), hasMore: page.hasMore };
+  return {
+    messages: await toDtos(ctx.db, userId, conversationId, page.messages),
+    hasMore: page.hasMore,
+  };
 }
 
 const syncSchema = eventSchemas.sync;
 
+/**
+ * What a tab missed: messages after the last id it has and, with `changesAfter`, the messages
+ * edited, deleted or reacted to after that change number (message-changes/service.ts), each
+ * once as it is now.
+ */
 export async function syncMessages(
   ctx: AppContext,
   userId: number,
   input: unknown,
-): Promise<{ messages: MessageDto[]; hasMore: boolean }> {
+): Promise<{
+  messages: MessageDto[];
+  hasMore: boolean;
+  changes?: MessageDto[];
+  changesHaveMore?: boolean;
+}> {
   const data = parseFields(syncSchema, input);
-  const { history } = await accessConversation(ctx, { id: userId }, data.conversationId, 'read');
-  const page = await messages.listAfter(
-    ctx.db,
-    data.conversationId,
-    data.after,
-    SYNC_LIMIT,
-    history,
+  const conversationId = data.conversationId;
+  const { history } = await accessConversation(ctx, { id: userId }, conversationId, 'read');
+  const [page, changed] = await Promise.all([
+    messages.listAfter(ctx.db, conversationId, data.after, SYNC_LIMIT, history),
+    data.changesAfter === undefined
+      ? undefined
+      : listChanges(ctx.db, conversationId, userId, data.changesAfter, SYNC_LIMIT),
+  ]);
+  const [list, changes] = await Promise.all([
+    toDtos(ctx.db, userId, conversationId, page.messages),
+    changed && toDtos(ctx.db, userId, conversationId, changed.messages),
+  ]);
+  if (!changed) return { messages: list, hasMore: page.hasMore };
+  return { messages: list, hasMore: page.hasMore, changes, changesHaveMore: changed.hasMore };
+}
+
+/** The quote of a reply its sender just sent (they may read it: checked before the write). */
+async function addQuote(ctx: AppContext, senderId: number, dto: MessageDto, replyToId: number) {
+  const [q] = await loadQuotes(ctx.db, dto.conversationId, senderId, [replyToId]);
+  if (q?.readable)
+    dto.replyTo = {
+      id: q.id,
+      state: q.deleted ? 'deleted' : 'shown',
+      senderId: q.senderId,
+      senderName: q.senderName ?? DELETED_USER_NAME,
+      excerpt: q.deleted ? '' : firstLineOf(q.body),
+    };
+}
+
+async function membersNotReading(
+  ctx: AppContext,
+  conversationId: number,
+  messageId: number,
+): Promise<Set<number>> {
+  const { rows } = await ctx.db.query<{ id: number }>(
+    `SELECT user_id AS id FROM conversation_members
+     WHERE conversation_id = $1 AND history_from >= $2`,
+    [conversationId, messageId],
   );
-  return { messages: page.messages.map((m) => toDto(m)), hasMore: page.hasMore };
+  return new Set(rows.map((r) => Number(r.id)));
 }
 
 const readSchema = eventSchemas['conversation:read'];

@@ -1,0 +1,269 @@
+// SQL for what happens to a message after it is sent: edits (with earlier versions), deletes,
+// reactions, reply quotes, and the conversation's change sequence that sync reads.
+//
+// The member history rule (migrations/20261128231500_member_history.sql) is written into each
+// query that shows a message: m.id > history_from AND (history_to IS NULL OR m.id <= history_to),
+// for a member whose state is not 'declined'.
+import type { Db } from '../../core/db/pool.js';
+import { MESSAGE_SELECT, type MessageRow } from '../messages/db.js';
+import { REACTION_EMOJI, type ReactionDto, type ReactionEmoji } from '../../shared/protocol.js';
+
+/** The member history rule for message alias `m` and member alias `cm`. */
+const READABLE = `cm.state <> 'declined' AND m.id > cm.history_from
+  AND (cm.history_to IS NULL OR m.id <= cm.history_to)`;
+
+/**
+ * Takes the conversation row's lock for the rest of the transaction. Every change takes it
+ * first (as message inserts do), so change numbers commit in number order.
+ */
+export async function lockConversation(tx: Db, conversationId: number): Promise<boolean> {
+  const { rowCount } = await tx.query('SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE', [
+    conversationId,
+  ]);
+  return rowCount === 1;
+}
+
+/** The next change number, under the lock lockConversation took. */
+export async function nextChangeSeq(tx: Db, conversationId: number): Promise<number> {
+  const { rows } = await tx.query<{ seq: number }>(
+    'UPDATE conversations SET change_seq = change_seq + 1 WHERE id = $1 RETURNING change_seq AS seq',
+    [conversationId],
+  );
+  return rows[0]!.seq;
+}
+
+/** The conversation's latest change number (read before the page's messages: see the caller). */
+export async function currentChangeSeq(db: Db, conversationId: number): Promise<number> {
+  const { rows } = await db.query<{ seq: number }>(
+    'SELECT change_seq AS seq FROM conversations WHERE id = $1',
+    [conversationId],
+  );
+  return rows[0]?.seq ?? 0;
+}
+
+export interface Target {
+  id: number;
+  senderId: number | null;
+  body: string;
+  createdAt: Date;
+  editedAt: Date | null;
+  deletedAt: Date | null;
+  /** The user is a current member (not one who left or was removed: they only read). */
+  current: boolean;
+}
+
+/**
+ * The message, locked, if `userId` may read it in this conversation; undefined otherwise
+ * (another conversation's message, one before the user joined, or none at all).
+ */
+export async function lockReadableMessage(
+  tx: Db,
+  conversationId: number,
+  messageId: number,
+  userId: number,
+): Promise<Target | undefined> {
+  const { rows } = await tx.query<Target>(
+    `SELECT m.id, m.sender_id AS "senderId", m.body, m.created_at AS "createdAt",
+            m.edited_at AS "editedAt", m.deleted_at AS "deletedAt", cm.history_to IS NULL AS current
+     FROM messages m
+     JOIN conversation_members cm ON cm.conversation_id = m.conversation_id AND cm.user_id = $3
+     -- A group's line in words ("Ann removed Cy") is the group's record, not its doer's text.
+     WHERE m.id = $2 AND m.conversation_id = $1 AND m.kind <> 'system' AND ${READABLE}
+     FOR UPDATE OF m`,
+    [conversationId, messageId, userId],
+  );
+  return rows[0];
+}
+
+/** Keeps the text being replaced as an earlier version, then writes the new one. */
+export async function replaceBody(
+  tx: Db,
+  target: Target,
+  body: string,
+  seq: number,
+): Promise<void> {
+  await tx.query(
+    'INSERT INTO message_versions (message_id, body, written_at) VALUES ($1, $2, $3)',
+    [target.id, target.body, target.editedAt ?? target.createdAt],
+  );
+  await tx.query(
+    'UPDATE messages SET body = $2, edited_at = now(), change_seq = $3 WHERE id = $1',
+    [target.id, body, seq],
+  );
+}
+
+/**
+ * Deleted for everyone: the text, every earlier version and the reactions are removed from the
+ * database; the row stays as a tombstone (its id keeps the order; replies quote it as deleted).
+ */
+export async function tombstone(tx: Db, messageId: number, seq: number): Promise<void> {
+  await tx.query('DELETE FROM message_versions WHERE message_id = $1', [messageId]);
+  await tx.query('DELETE FROM message_reactions WHERE message_id = $1', [messageId]);
+  await tx.query(
+    `UPDATE messages SET body = '', deleted_at = now(), edited_at = NULL, change_seq = $2
+     WHERE id = $1`,
+    [messageId, seq],
+  );
+}
+
+/** Adds the reaction, or removes it if it was there; true when it is there now. */
+export async function toggleReaction(
+  tx: Db,
+  messageId: number,
+  userId: number,
+  emoji: ReactionEmoji,
+): Promise<boolean> {
+  const added = await tx.query(
+    `INSERT INTO message_reactions (message_id, user_id, emoji) VALUES ($1, $2, $3)
+     ON CONFLICT DO NOTHING`,
+    [messageId, userId, emoji],
+  );
+  if (added.rowCount) return true;
+  await tx.query(
+    'DELETE FROM message_reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3',
+    [messageId, userId, emoji],
+  );
+  return false;
+}
+
+export async function markChanged(tx: Db, messageId: number, seq: number): Promise<void> {
+  await tx.query('UPDATE messages SET change_seq = $2 WHERE id = $1', [messageId, seq]);
+}
+
+export interface Reader {
+  id: number;
+  historyFrom: number;
+}
+
+/**
+ * Who hears of a change live: current members who may read the message (a member added
+ * later does not; one who left or was removed hears nothing more). Read under the lock.
+ */
+export async function readersOf(
+  tx: Db,
+  conversationId: number,
+  messageId: number,
+): Promise<Reader[]> {
+  const { rows } = await tx.query<Reader>(
+    `SELECT user_id AS id, history_from AS "historyFrom" FROM conversation_members
+     WHERE conversation_id = $1 AND state <> 'declined' AND history_to IS NULL
+       AND history_from < $2`,
+    [conversationId, messageId],
+  );
+  return rows;
+}
+
+/** One message as `userId` may read it, or undefined. */
+export async function findReadable(
+  db: Db,
+  conversationId: number,
+  messageId: number,
+  userId: number,
+): Promise<MessageRow | undefined> {
+  const { rows } = await db.query<MessageRow>(
+    `${MESSAGE_SELECT}
+     JOIN conversation_members cm ON cm.conversation_id = m.conversation_id AND cm.user_id = $3
+     WHERE m.id = $2 AND m.conversation_id = $1 AND ${READABLE}`,
+    [conversationId, messageId, userId],
+  );
+  return rows[0];
+}
+
+/**
+ * The messages changed after change number `after` that `userId` may read, in change order:
+ * the reconnect catch-up for messages already on screen.
+ */
+export async function listChanges(
+  db: Db,
+  conversationId: number,
+  userId: number,
+  after: number,
+  limit: number,
+): Promise<{ messages: MessageRow[]; hasMore: boolean }> {
+  const { rows } = await db.query<MessageRow>(
+    `${MESSAGE_SELECT}
+     JOIN conversation_members cm ON cm.conversation_id = m.conversation_id AND cm.user_id = $2
+     -- A former member keeps what they saw: no changes made since reach them.
+     WHERE m.conversation_id = $1 AND m.change_seq > $3 AND ${READABLE} AND cm.history_to IS NULL
+     ORDER BY m.change_seq LIMIT $4`,
+    [conversationId, userId, after, limit + 1],
+  );
+  return { messages: rows.slice(0, limit), hasMore: rows.length > limit };
+}
+
+export interface QuoteRow {
+  id: number;
+  senderId: number | null;
+  senderName: string | null;
+  body: string;
+  deleted: boolean;
+  readable: boolean;
+}
+
+/** The messages these replies quote, each saying whether `userId` may read it. */
+export async function loadQuotes(
+  db: Db,
+  conversationId: number,
+  userId: number,
+  ids: number[],
+): Promise<QuoteRow[]> {
+  if (!ids.length) return [];
+  const { rows } = await db.query<QuoteRow>(
+    `SELECT m.id, m.sender_id AS "senderId", u.display_name AS "senderName",
+            left(m.body, 400) AS body, m.deleted_at IS NOT NULL AS deleted,
+            coalesce(${READABLE}, false) AS readable
+     FROM messages m
+     LEFT JOIN users u ON u.id = m.sender_id
+     LEFT JOIN conversation_members cm ON cm.conversation_id = m.conversation_id AND cm.user_id = $2
+     WHERE m.id = ANY ($3::bigint[]) AND m.conversation_id = $1`,
+    [conversationId, userId, ids],
+  );
+  return rows;
+}
+
+/** Each message's reactions, in the order the six are offered. */
+export async function loadReactions(
+  db: Db,
+  messageIds: number[],
+): Promise<Map<number, ReactionDto[]>> {
+  const out = new Map<number, ReactionDto[]>();
+  if (!messageIds.length) return out;
+  const { rows } = await db.query<{
+    messageId: number;
+    emoji: ReactionEmoji;
+    userIds: number[];
+    names: (string | null)[];
+  }>(
+    `SELECT r.message_id AS "messageId", r.emoji,
+            array_agg(r.user_id ORDER BY r.created_at, r.user_id) AS "userIds",
+            array_agg(u.display_name ORDER BY r.created_at, r.user_id) AS names
+     FROM message_reactions r JOIN users u ON u.id = r.user_id
+     WHERE r.message_id = ANY ($1::bigint[])
+     GROUP BY r.message_id, r.emoji`,
+    [messageIds],
+  );
+  for (const r of rows) {
+    const list = out.get(r.messageId) ?? [];
+    list.push({ emoji: r.emoji, userIds: r.userIds.map(Number), names: r.names.map(String) });
+    out.set(r.messageId, list);
+  }
+  for (const list of out.values())
+    list.sort((a, b) => REACTION_EMOJI.indexOf(a.emoji) - REACTION_EMOJI.indexOf(b.emoji));
+  return out;
+}
+
+export interface VersionRow {
+  body: string;
+  writtenAt: Date;
+  replacedAt: Date;
+}
+
+/** A message's earlier versions, oldest first. */
+export async function listVersions(db: Db, messageId: number): Promise<VersionRow[]> {
+  const { rows } = await db.query<VersionRow>(
+    `SELECT body, written_at AS "writtenAt", replaced_at AS "replacedAt"
+     FROM message_versions WHERE message_id = $1 ORDER BY id`,
+    [messageId],
+  );
+  return rows;
+}
