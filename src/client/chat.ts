@@ -9,6 +9,8 @@ import { startOlderPages } from './older.js';
 import { el, uuid } from './util.js';
 import { layOut, renderMessage, showSeen, type MessageFields } from './timeline.js';
 import { loadOutbox, saveOutbox } from './outbox.js';
+import { startAttachments } from './attachments.js';
+import type { AttachmentDto } from '../shared/protocol.js';
 
 const ENGAGING = ['pointerdown', 'keydown', 'wheel', 'touchstart'] as const;
 
@@ -41,7 +43,14 @@ export function startChat(
   let readSent = 0;
   const pending = new Map<
     string,
-    { li: HTMLLIElement; body: string; createdAt: string; retryable: boolean; attempts: number }
+    {
+      li: HTMLLIElement;
+      body: string;
+      createdAt: string;
+      retryable: boolean;
+      attempts: number;
+      attachments?: AttachmentDto[];
+    }
   >();
   // Only what may still go is kept: a message the server refused stays on screen, not in storage.
   // Stored or refused here: dropped from the shared outbox even if another tab wrote it there.
@@ -50,7 +59,12 @@ export function startChat(
   const persist = () => {
     const mine = [...pending]
       .filter(([, p]) => p.retryable)
-      .map(([clientId, p]) => ({ clientId, body: p.body, createdAt: p.createdAt }));
+      .map(([clientId, p]) => ({
+        clientId,
+        body: p.body,
+        createdAt: p.createdAt,
+        attachments: p.attachments,
+      }));
     const others = loadOutbox(me, conversationId).filter(
       (i) => !pending.has(i.clientId) && !settled.has(i.clientId),
     );
@@ -139,9 +153,16 @@ export function startChat(
       return;
     }
     setState(item.li, 'pending', 'Sending…');
-    socket
-      .timeout(ACK_TIMEOUT)
-      .emit('message:send', { conversationId, body: item.body, clientId }, (err, res) => {
+    const attachmentIds = item.attachments?.map((a) => a.id);
+    socket.timeout(ACK_TIMEOUT).emit(
+      'message:send',
+      {
+        conversationId,
+        body: item.body,
+        clientId,
+        ...(attachmentIds?.length ? { attachmentIds } : {}),
+      },
+      (err, res) => {
         if (!pending.has(clientId)) return; // already confirmed through message:new
         if (!err && res.ok) return addMessage(res.message);
         const retryable = !!err || (!res.ok && RETRYABLE_CODES.includes(res.error.code));
@@ -159,11 +180,12 @@ export function startChat(
               send(clientId);
           }, delay);
         }
-      });
+      },
+    );
   }
 
-  function validate(body: string): string | undefined {
-    if (!body.trim()) return 'Write a message first: empty messages are not sent.';
+  function validate(body: string, withFiles = false): string | undefined {
+    if (!body.trim() && !withFiles) return 'Write a message first: empty messages are not sent.';
     const length = [...body].length;
     if (length > max)
       return `Messages are at most ${max.toLocaleString('en')} characters; this one has ${length.toLocaleString('en')}.`;
@@ -177,29 +199,56 @@ export function startChat(
     else box.removeAttribute('aria-invalid');
   }
 
-  function queue(clientId: string, body: string, createdAt: string) {
-    const li = messageItem({ clientId, senderId: me, senderName: 'You', body, createdAt });
+  function queue(clientId: string, body: string, createdAt: string, attachments?: AttachmentDto[]) {
+    const li = messageItem({
+      clientId,
+      senderId: me,
+      senderName: 'You',
+      body,
+      createdAt,
+      attachments,
+    });
     list.append(li);
     list.querySelector('li.empty')?.remove();
     relayout();
-    pending.set(clientId, { li, body, createdAt, retryable: true, attempts: 0 });
+    pending.set(clientId, { li, body, createdAt, retryable: true, attempts: 0, attachments });
     persist();
   }
 
+  // ——— pictures and files ———
+  const tray = startAttachments(form, conversationId, log.parentElement ?? log, box);
+  let waitingForFiles = false;
+
   form.addEventListener('submit', (e) => {
     e.preventDefault(); // the page never reloads to send
-    const body = box.value;
-    const problem = validate(body);
+    if (waitingForFiles) return;
+    const withFiles = tray.count() > 0;
+    const problem = validate(box.value, withFiles);
     showError(problem);
     if (problem) return;
+    if (!withFiles) return sendNow(box.value);
+    // The message goes once every file is stored.
+    waitingForFiles = true;
+    errorLine.hidden = false;
+    errorLine.textContent = 'Sending when the files are stored…';
+    void tray.settle().then(({ stored, problem }) => {
+      waitingForFiles = false;
+      showError(problem);
+      if (problem || !stored.length) return;
+      tray.clear();
+      sendNow(box.value, stored);
+    });
+  });
+
+  function sendNow(body: string, attachments?: AttachmentDto[]) {
     const clientId = uuid();
-    queue(clientId, body, new Date().toISOString());
+    queue(clientId, body, new Date().toISOString(), attachments);
     box.value = '';
     updateCounter();
     typing.stop();
     toBottom();
     send(clientId);
-  });
+  }
 
   // A touch keyboard has no Shift: there Enter makes a new line and the Send button sends.
   const touch = matchMedia('(pointer: coarse)').matches;
@@ -306,7 +355,8 @@ export function startChat(
   );
   for (const clientId of shown) if (clientId) settled.add(clientId);
   for (const item of loadOutbox(me, conversationId)) {
-    if (!shown.has(item.clientId)) queue(item.clientId, item.body, item.createdAt);
+    if (!shown.has(item.clientId))
+      queue(item.clientId, item.body, item.createdAt, item.attachments);
   }
   persist(); // drops what the page showed as stored already
 

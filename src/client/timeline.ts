@@ -10,6 +10,8 @@ import {
   startsGroup,
 } from '../shared/timeline.js';
 import { el } from './util.js';
+import { showAttachments } from './attachment-view.js';
+import type { AttachmentDto } from '../shared/protocol.js';
 
 const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'short' });
@@ -21,6 +23,7 @@ export interface MessageFields {
   senderName: string;
   body: string;
   createdAt: string;
+  attachments?: AttachmentDto[];
 }
 
 /** A message built from the page's server-rendered <template>: one definition of its markup. */
@@ -42,6 +45,7 @@ export function renderMessage(m: MessageFields, me: number): HTMLLIElement {
   li.dataset.at = m.createdAt;
   li.querySelector('.sender bdi')!.textContent = mine ? 'You' : m.senderName; // text, never HTML
   li.querySelector('.body')!.textContent = m.body;
+  showAttachments(li, m.attachments);
   li.querySelector('time')!.dateTime = m.createdAt;
   return li;
 }

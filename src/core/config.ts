@@ -41,6 +41,19 @@ const schema = z
     // Higher: a household, an office or a phone carrier shares one address.
     SOCKETS_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(200),
     SESSION_CHECK_SECONDS: z.coerce.number().int().min(1).max(600).default(120),
+    // Pictures and files (issue 15): the most one file may weigh, and all of one person's files.
+    ATTACHMENT_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 ** 3)
+      .default(10 * 1024 * 1024),
+    ATTACHMENT_QUOTA_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(2 ** 50)
+      .default(1024 ** 3),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production') {
@@ -87,7 +100,21 @@ export interface Config {
   socketsPerAddress: number;
   /** How often every open socket's session is checked against the table. */
   sessionSweepMs: number;
+  attachments: AttachmentLimits;
 }
+
+export interface AttachmentLimits {
+  /** The most one file may weigh, in bytes (10 MB). */
+  maxBytes: number;
+  /** The most all of one person's stored files may weigh together (1 GB). */
+  quotaBytes: number;
+}
+
+/** The defaults, for an app built without a full Config (tests). */
+export const DEFAULT_ATTACHMENT_LIMITS: AttachmentLimits = {
+  maxBytes: 10 * 1024 * 1024,
+  quotaBytes: 1024 ** 3,
+};
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -128,6 +155,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     socketsPerUser: env.SOCKETS_PER_USER,
     socketsPerAddress: env.SOCKETS_PER_ADDRESS,
     sessionSweepMs: env.SESSION_CHECK_SECONDS * 1000,
+    attachments: { maxBytes: env.ATTACHMENT_MAX_BYTES, quotaBytes: env.ATTACHMENT_QUOTA_BYTES },
   };
 }
 

@@ -9,6 +9,22 @@ export interface MessageDto {
   clientId: string;
   body: string;
   createdAt: string; // ISO 8601
+  /** Its pictures and files, in the order they were attached; absent when there are none. */
+  attachments?: AttachmentDto[];
+}
+
+/** A stored picture or file of a message. Served at /attachments/:id (a picture's thumbnail at /attachments/:id/thumb). */
+export interface AttachmentDto {
+  id: string; // random (uuid), never sequential
+  name: string;
+  /** The type read from the file's first bytes: image/jpeg, image/png, image/gif, image/webp for pictures. */
+  type: string;
+  size: number; // bytes
+  /** Pictures only: the full size, and the thumbnail's (the page reserves its place). */
+  width?: number;
+  height?: number;
+  thumbWidth?: number;
+  thumbHeight?: number;
 }
 
 /** Every code an error answer can carry, over HTTP (JSON) or a socket ack. */
@@ -24,6 +40,8 @@ export type ErrorCode =
   | 'awaiting_acceptance' // a message request's sender wrote the few allowed; not retryable
   | 'session_ended' // the socket's session is gone: log in again
   | 'too_many_sockets' // refused at the handshake: too many tabs or devices
+  | 'too_large' // a file over the size limit, or over the uploader's storage quota
+  | 'refused_type' // a file of a type that is not taken (a program, a picture that is not one)
   | 'unavailable' // the database is not answering
   | 'internal';
 
@@ -63,7 +81,9 @@ export interface InboxEntryDto {
 
 export interface ClientToServerEvents {
   'message:send': (
-    p: { conversationId: number; body: string; clientId: string },
+    // attachmentIds: the sender's own uploads (POST /conversations/:id/attachments), linked
+    // to the message in its transaction; with them, the body (the caption) may be empty.
+    p: { conversationId: number; body: string; clientId: string; attachmentIds?: string[] },
     ack: (r: Ack<{ message: MessageDto }>) => void,
   ) => void;
   sync: (

@@ -9,6 +9,7 @@ import { mayWatch } from '../friends/policy.js';
 import { emailSchema, parseFields } from '../../core/validation.js';
 import * as messages from '../messages/db.js';
 import { PAGE_SIZE, toDto } from '../messages/service.js';
+import { withAttachments } from '../attachments/service.js';
 
 export type SearchResult =
   | {
@@ -78,7 +79,13 @@ export async function conversationView(
     messages.listHistory(ctx.db, conversationId, before ?? Number.MAX_SAFE_INTEGER, PAGE_SIZE),
   ]);
   if (!conversation) throw notFound('That conversation'); // left in the meantime
-  const history = { messages: page.messages.map((m) => toDto(m)), hasMore: page.hasMore };
+  const history = {
+    messages: await withAttachments(
+      ctx,
+      page.messages.map((m) => toDto(m)),
+    ),
+    hasMore: page.hasMore,
+  };
   const others = members.filter((m) => m.id !== meId);
   // Presence, last seen and "Seen" only of those who accepted: a stranger watches no one.
   const watchable = new Set(

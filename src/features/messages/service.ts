@@ -9,6 +9,7 @@ import { eventSchemas } from '../../shared/schemas.js';
 import * as trace from './trace.js';
 import { deliverTo, watchersIn } from '../friends/policy.js';
 import { acceptConversation } from '../friends/service.js';
+import { sendWithAttachments, withAttachments } from '../attachments/service.js';
 
 export const PAGE_SIZE = 50;
 const SYNC_LIMIT = 500;
@@ -49,10 +50,18 @@ export async function sendMessage(
   const access = await accessConversation(ctx, sender, data.conversationId, 'send');
   // Answering a message request accepts it.
   if (access.state === 'request') await acceptConversation(ctx, sender.id, data.conversationId);
-  const { row, created, memberIds } = await ctx.writer.write(
-    { ...data, senderId: sender.id },
-    marks,
-  );
+  const ids = data.attachmentIds ?? [];
+  const message = {
+    conversationId: data.conversationId,
+    clientId: data.clientId,
+    // A caption of nothing but spaces is no caption.
+    body: ids.length && !data.body.trim() ? '' : data.body,
+    senderId: sender.id,
+  };
+  // With files: its own transaction that links them (features/attachments/service.ts).
+  const { row, created, memberIds, attachments } = ids.length
+    ? await sendWithAttachments(ctx, message, ids)
+    : { ...(await ctx.writer.write(message, marks)), attachments: [] };
   if (row.conversationId !== data.conversationId) {
     throw new AppError(
       409,
@@ -61,6 +70,7 @@ export async function sendMessage(
     );
   }
   const dto = toDto(row, sender.displayName);
+  if (attachments.length) dto.attachments = attachments;
   // To the members at the commit, not the cached list: one removed since hears nothing.
   if (created) ctx.notify.messageNew(deliverTo(access.members, sender.id, memberIds), dto);
   if (marks) {
@@ -83,7 +93,13 @@ export async function listHistory(
     before ?? Number.MAX_SAFE_INTEGER,
     PAGE_SIZE,
   );
-  return { messages: page.messages.map((m) => toDto(m)), hasMore: page.hasMore };
+  return {
+    messages: await withAttachments(
+      ctx,
+      page.messages.map((m) => toDto(m)),
+    ),
+    hasMore: page.hasMore,
+  };
 }
 
 const syncSchema = eventSchemas.sync;
@@ -96,7 +112,13 @@ export async function syncMessages(
   const data = parseFields(syncSchema, input);
   await accessConversation(ctx, { id: userId }, data.conversationId, 'read');
   const page = await messages.listAfter(ctx.db, data.conversationId, data.after, SYNC_LIMIT);
-  return { messages: page.messages.map((m) => toDto(m)), hasMore: page.hasMore };
+  return {
+    messages: await withAttachments(
+      ctx,
+      page.messages.map((m) => toDto(m)),
+    ),
+    hasMore: page.hasMore,
+  };
 }
 
 const readSchema = eventSchemas['conversation:read'];
