@@ -124,3 +124,30 @@ export async function download(agent: Agent, path: string) {
       res.on('end', () => cb(null, Buffer.concat(parts)));
     });
 }
+
+/**
+ * A multipart body written by hand, for what a library would not send: a file name given
+ * as `filename*=UTF-8''…` (RFC 5987), which can carry CR, LF and slashes.
+ */
+export async function uploadNamed(
+  agent: Agent,
+  conversationId: number,
+  encodedName: string,
+  data: Buffer,
+) {
+  const token = await tokenFor(agent, `/conversations/${conversationId}`);
+  const b = 'hostile-boundary';
+  const body = Buffer.concat([
+    Buffer.from(
+      `--${b}\r\nContent-Disposition: form-data; name="file"; filename*=UTF-8''${encodedName}\r\nContent-Type: text/plain\r\n\r\n`,
+    ),
+    data,
+    Buffer.from(`\r\n--${b}--\r\n`),
+  ]);
+  return agent
+    .post(`/conversations/${conversationId}/attachments`)
+    .set('x-csrf-token', token)
+    .set('accept', 'application/json')
+    .set('content-type', `multipart/form-data; boundary=${b}`)
+    .send(body);
+}

@@ -36,6 +36,8 @@ export function parseMultipart(
     beforeFile?: (fields: Record<string, string>) => void;
     onFile: (file: IncomingFile, index: number) => Promise<void>;
   },
+  /** Filled as fields arrive, so a caller still has them when a file was refused. */
+  fields: Record<string, string> = Object.create(null) as Record<string, string>,
 ): Promise<Parsed> {
   return new Promise((resolve, reject) => {
     let bb: busboy.Busboy;
@@ -56,7 +58,6 @@ export function parseMultipart(
       reject(new AppError(400, 'The form could not be read.'));
       return;
     }
-    const fields: Record<string, string> = Object.create(null) as Record<string, string>;
     const jobs: Promise<void>[] = [];
     let failure: unknown;
     let current: NodeJS.ReadableStream | undefined;

@@ -96,37 +96,52 @@ export function attachmentUploadRoutes(ctx: AppContext, csrf: FormTokenCheck): R
     const me = userId(res);
     const id = conversationId(req.params.id);
     const ids: string[] = [];
-    let fields: Record<string, string> = {};
+    const fields = Object.create(null) as Record<string, string>;
     try {
-      await accessConversation(ctx, { id: me }, id, 'send');
       const limits = {
         fileField: 'files',
         maxFiles: MAX_ATTACHMENTS,
         maxBytes: ctx.attachments.maxBytes,
       };
       checkLength(req, limits);
-      const budget = await attachments.uploadBudget(ctx, me);
+      // Asked once, when the first file comes: a post of text alone is the message route's.
+      let ready: Promise<attachments.UploadBudget> | undefined;
+      const prepare = async () => {
+        await accessConversation(ctx, { id: me }, id, 'send');
+        return attachments.uploadBudget(ctx, me);
+      };
       const slots: (string | undefined)[] = [];
-      ({ fields } = await parseMultipart(req, limits, {
-        beforeFile: (seen) => {
-          req.body = seen;
-          if (!csrf.isValid(req)) throw csrfError();
+      await parseMultipart(
+        req,
+        limits,
+        {
+          beforeFile: (seen) => {
+            req.body = seen;
+            if (!csrf.isValid(req)) throw csrfError();
+          },
+          onFile: async (file, index) => {
+            ready ??= prepare();
+            const budget = await ready.catch((err: unknown) => {
+              file.stream.resume();
+              throw err;
+            });
+            const a = await attachments.storeUpload(ctx, me, id, file, budget);
+            ids.push(a.id);
+            slots[index] = a.id;
+          },
         },
-        onFile: async (file, index) => {
-          const a = await attachments.storeUpload(ctx, me, id, file, budget);
-          ids.push(a.id);
-          slots[index] = a.id;
-        },
-      }));
+        fields,
+      );
       req.body = { ...fields, attachmentIds: slots.filter(Boolean) };
       next();
     } catch (err) {
       for (const a of ids) await attachments.removePending(ctx, me, a);
       const { status, code } = answerFor(err);
-      // A refused file is shown on the page, with what was typed kept; anything else is an error page.
-      if (!(err instanceof AppError) || status === 404 || code === 'csrf' || status >= 500)
-        return next(err);
-      req.body = fields;
+      // A refused file is shown on the page with what was typed kept (the message route
+      // renders it once the form's token checks out); anything else is an error page.
+      const onPage = err instanceof AppError && status !== 404 && status < 500 && code !== 'csrf';
+      if (!onPage || typeof fields._csrf !== 'string') return next(err);
+      req.body = { ...fields };
       res.locals.uploadError = err;
       next();
     }
