@@ -57,7 +57,9 @@ describe.skipIf(!hasChromium)('pictures and files in the browser', () => {
     expect(await img.getAttribute('height')).toBe('213');
     const link = boPage.getByRole('link', { name: /tickets\.pdf.*PDF document · 47 KB/ });
     await link.waitFor();
-    await expect.poll(() => img.evaluate((i: HTMLImageElement) => i.complete && i.naturalWidth > 0)).toBe(true);
+    await expect
+      .poll(() => img.evaluate((i: HTMLImageElement) => i.complete && i.naturalWidth > 0))
+      .toBe(true);
     const full = await boPage.locator('a:has(img[alt="park.png"])').getAttribute('href');
     expect(full).toMatch(/^\/attachments\/[0-9a-f-]{36}$/);
     await shot(annPage, 'files-desktop');
@@ -98,7 +100,7 @@ describe.skipIf(!hasChromium)('pictures and files in the browser', () => {
     const held = new Promise<void>((r) => (release = r));
     await page.route('**/attachments', async (route) => {
       await held;
-      await route.continue();
+      await route.continue().catch(() => undefined); // cancelled meanwhile
     });
     await page.getByLabel('Attach').setInputFiles([
       { name: 'slow.pdf', mimeType: 'application/pdf', buffer: pdf(200_000) },
@@ -122,9 +124,11 @@ describe.skipIf(!hasChromium)('pictures and files in the browser', () => {
 
   it('attaches a file without JavaScript: the form posts it with the caption', async () => {
     const page = await logIn(bo, { ...DESKTOP, javaScriptEnabled: false });
-    await page.getByLabel('Attach').setInputFiles([
-      { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('bring water') },
-    ]);
+    await page
+      .getByLabel('Attach')
+      .setInputFiles([
+        { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('bring water') },
+      ]);
     await page.getByRole('textbox', { name: 'Message' }).fill('My list');
     await page.getByRole('button', { name: 'Send' }).click();
     await page.waitForURL(/#m\d+$/);
