@@ -64,6 +64,8 @@ describe.skipIf(!hasChromium)('pictures and files in the browser', () => {
     expect(full).toMatch(/^\/attachments\/[0-9a-f-]{36}$/);
     await shot(annPage, 'files-desktop');
     await shot(boPage, 'files-phone');
+    await boPage.emulateMedia({ colorScheme: 'dark' });
+    await shot(boPage, 'files-phone-dark');
     // After a reload it is the server's page that shows them.
     await boPage.reload();
     await boPage.getByRole('img', { name: 'park.png' }).waitFor();
