@@ -15,7 +15,8 @@ export async function png(width = 64, height = 48, colour = '#6495ed'): Promise<
 export async function phoneJpeg(width = 80, height = 40): Promise<Buffer> {
   return sharp({ create: { width, height, channels: 3, background: '#ff8fb8' } })
     .jpeg()
-    .withExif({
+    .withMetadata({ orientation: 6 })
+    .withExifMerge({
       IFD0: { Make: 'SecretPhone', Model: 'X1', Orientation: '6' },
       IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '48/1 51/1 24/1' },
     })

@@ -47,7 +47,10 @@ export function parseMultipart(
         defParamCharset: 'utf8', // file names as browsers send them
         limits: {
           files: limits.maxFiles,
-          fileSize: limits.maxBytes,
+          // busboy marks a file truncated when it *reaches* fileSize (it cannot know whether
+          // more follows), so a file of exactly the limit would be refused: one byte more here,
+          // and the service refuses anything past maxBytes (tests/features/attachments.test.ts).
+          fileSize: limits.maxBytes + 1,
           fields: 20,
           fieldSize: 64 * 1024,
           parts: limits.maxFiles + 20,

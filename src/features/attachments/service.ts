@@ -1,6 +1,7 @@
 // Pictures and files: an upload is stored whole and checked (or not at all), then waits as
 // the uploader's pending attachment until a message names it; the message and its links
 // commit together. Readers get a file only by the member history rule.
+import type { Readable } from 'node:stream';
 import { withTransaction } from '../../core/db/pool.js';
 import { AppError } from '../../core/errors.js';
 import type { AppContext } from '../../core/context.js';
@@ -16,7 +17,7 @@ import { claimsPicture, isProgram, sniff, SNIFF_BYTES, type Sniffed } from './sn
 export interface IncomingFile {
   name: string;
   claimedType: string;
-  stream: AsyncIterable<Buffer> & { truncated?: boolean; resume(): unknown };
+  stream: Readable & { truncated?: boolean };
 }
 
 /** What one request may still store: the per-file limit, and what is left of the quota. */
@@ -87,7 +88,10 @@ export async function storeUpload(
     let total = 0;
     async function* checked(): AsyncGenerator<Buffer> {
       const early: Buffer[] = [];
-      for await (const piece of file.stream) {
+      // Not destroyed when we stop early (too big, refused): the rest is read and dropped
+      // (resume() below), or busboy would wait forever for the file to be read.
+      const pieces = file.stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
+      for await (const piece of pieces) {
         total += piece.length;
         if (total > budget.maxBytes) throw tooBig(budget.maxBytes);
         if (total > budget.remaining) throw overQuota();
