@@ -337,7 +337,14 @@ export function startChat(
     markReadIfSeen();
   });
 
+  // Read at the bottom, it stays at the bottom when the log shrinks (files added to the
+  // composer, a longer text, a phone's keyboard).
+  let pinned = true;
+  new ResizeObserver(() => {
+    if (pinned) log.scrollTop = log.scrollHeight;
+  }).observe(log);
   log.addEventListener('scroll', () => {
+    pinned = atBottom();
     if (atBottom()) {
       newButton.hidden = true;
       markReadIfSeen();

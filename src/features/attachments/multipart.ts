@@ -90,6 +90,8 @@ export function parseMultipart(
         return;
       }
       current = stream;
+      // Its errors reach the reader through the iterator; once read, nobody listens: no crash.
+      stream.on('error', () => undefined);
       const file: IncomingFile = {
         name: info.filename,
         claimedType: info.mimeType,
@@ -130,7 +132,9 @@ export function parseMultipart(
       if (req.complete) return;
       fail(new AppError(400, 'The upload was cancelled.'));
       const err = new Error('upload cut off');
-      (current as unknown as { destroy?: (e: Error) => void })?.destroy?.(err);
+      const reading = current as unknown as
+        { readableEnded: boolean; destroy: (e: Error) => void } | undefined;
+      if (reading && !reading.readableEnded) reading.destroy(err);
       settle();
     });
     req.pipe(bb);

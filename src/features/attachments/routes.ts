@@ -62,6 +62,18 @@ export function attachmentUploadRoutes(ctx: AppContext, csrf: FormTokenCheck): R
   // The script's upload: one file, stored as a pending attachment; answered in JSON.
   r.post('/conversations/:id/attachments', requireUser, async (req, res) => {
     const uploads: string[] = [];
+    // The uploader went away before hearing that it was stored (Cancel, a closed tab): nobody
+    // can send it, so it is not kept until the sweep.
+    let gone = false;
+    const forget = () => {
+      for (const a of uploads.splice(0))
+        void attachments.removePending(ctx, userId(res), a).catch(() => undefined);
+    };
+    res.on('close', () => {
+      if (res.writableFinished) return;
+      gone = true;
+      forget();
+    });
     try {
       if (!csrf.isValid(req)) throw csrfError();
       const id = conversationId(req.params.id);
@@ -79,6 +91,7 @@ export function attachmentUploadRoutes(ctx: AppContext, csrf: FormTokenCheck): R
           const a = await attachments.storeUpload(ctx, me, id, file, budget);
           uploads.push(a.id);
           stored.push(a);
+          if (gone) forget();
         },
       });
       if (!stored[0]) throw new AppError(400, 'Choose a file to attach.', 'invalid');
