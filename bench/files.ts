@@ -44,7 +44,7 @@ async function main() {
       LOG_LEVEL: 'warn',
       BCRYPT_COST: '4',
       RATE_LIMIT: 'false',
-      NODE_ENV: 'production',
+      NODE_ENV: 'development', // as bench/run.ts: no Secure cookies over plain HTTP
       SESSION_SECRET: randomBytes(24).toString('hex'),
       ATTACHMENT_MAX_BYTES: String(MB * 1024 * 1024 + 1024),
     };
@@ -64,6 +64,7 @@ async function main() {
       });
     } else {
       const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'chat-bench-files-'));
+      await fsp.chmod(dir, 0o755); // embedded PostgreSQL runs as the postgres user when we are root
       env.DATA_DIR = dir;
       delete env.DATABASE_URL;
       cleanup.add('data dir', () => fsp.rm(dir, { recursive: true, force: true }));
@@ -78,7 +79,13 @@ async function main() {
     const users: BenchUser[] = [];
     for (let i = 0; i < PAIRS * 2; i++) users.push(await signUp(baseUrl, runId, i));
     const chats: number[] = [];
-    for (let i = 0; i < PAIRS; i++) chats.push(await openDirect(users[2 * i]!, users[2 * i + 1]!));
+    for (let i = 0; i < PAIRS; i++) {
+      const [a, b] = [users[2 * i]!, users[2 * i + 1]!];
+      // Friends, so every message is delivered (a stranger's fourth waits for acceptance).
+      await a.browser.post('/friends/requests', { email: b.email }, '/search');
+      await b.browser.post(`/friends/${a.id}/accept`, {}, '/friends');
+      chats.push(await openDirect(a, b));
+    }
     const uploader = users[0]!;
     const page = await uploader.browser.get(`/conversations/${chats[0]}`);
     const token = csrfFrom(page.text);
@@ -154,6 +161,8 @@ async function main() {
             const body = JSON.parse(Buffer.concat(parts).toString() || '{}') as {
               attachment?: { id: string };
             };
+            if (res.statusCode !== 201)
+              console.error(`upload: ${res.statusCode} ${JSON.stringify(body)}`);
             resolve({ status: res.statusCode ?? 0, id: body.attachment?.id });
           });
         });
