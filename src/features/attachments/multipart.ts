@@ -95,7 +95,7 @@ export function parseMultipart(
       const file: IncomingFile = {
         name: info.filename,
         claimedType: info.mimeType,
-        stream: stream as IncomingFile['stream'],
+        stream: stream,
       };
       jobs.push(handlers.onFile(file, index++).catch(fail));
     });
