@@ -8,6 +8,7 @@ import * as timeline from './shared/timeline.js';
 import { isMentioned } from './shared/mentions.js';
 import { REACTION_EMOJI } from './shared/protocol.js';
 import { plainText } from './features/messages/render.js';
+import * as fileViews from './shared/files.js';
 import { pinoHttp } from 'pino-http';
 import type { Config } from './core/config.js';
 import { AppError } from './core/errors.js';
@@ -23,6 +24,11 @@ import { accountRoutes } from './features/accounts/routes.js';
 import { pageRoutes } from './features/conversations/pages.js';
 import { createCsrf } from './core/http/csrf.js';
 import { makeLimits } from './core/http/limits.js';
+import {
+  attachLimits,
+  attachmentRoutes,
+  attachmentUploadRoutes,
+} from './features/attachments/routes.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -52,6 +58,8 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
   // The message list's rules, shared with the browser script (src/shared/timeline.ts).
   Object.assign(app.locals, timeline);
   app.locals.isMentioned = isMentioned;
+  Object.assign(app.locals, fileViews); // isPicture, typeLabel, formatSize (src/shared/files.ts)
+  app.locals.attachLimits = attachLimits(ctx);
 
   app.use(
     helmet({
@@ -160,6 +168,8 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
 
   const csrf = createCsrf({ secure: config.isProduction });
   app.use(csrf.locals);
+  // Uploads stream their multipart bodies and check the form token as they read (before any file).
+  app.use(attachmentUploadRoutes(ctx, csrf));
   app.use(csrf.protect);
 
   const limits = makeLimits(ctx, config.rateLimit);
@@ -169,6 +179,7 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
   app.use(groupRoutes(ctx));
   app.use(conversationRoutes(ctx));
   app.use(messageChangeRoutes(ctx));
+  app.use(attachmentRoutes(ctx));
 
   app.use((_req, _res, next) =>
     next(new AppError(404, 'There is no page at this address.', 'not_found')),

@@ -11,6 +11,7 @@ import { migrate, MigrationError } from './core/db/migrate.js';
 import { startEmbeddedDatabase, EmbeddedDatabaseError } from './core/db/embedded.js';
 import { createApp } from './app.js';
 import { createContext } from './core/context.js';
+import { startSweeping } from './features/attachments/service.js';
 import { createSession } from './core/http/session.js';
 import { listenForMemberChanges } from './features/conversations/member-events.js';
 import { createSocketServer } from './core/realtime/socket.js';
@@ -93,6 +94,8 @@ export async function main(): Promise<void> {
     await track(listenForMemberChanges(pool, ctx.members, log));
     await track(async () => session.store.close());
     await track(() => ctx.writer.close()); // acks what is queued before the pool ends
+    const stopSweeping = startSweeping(ctx); // uploads never sent, removed after a day
+    await track(() => Promise.resolve(stopSweeping()));
     const server = http.createServer(createApp(ctx, { config, session }));
     const { io, guard } = createSocketServer(server, {
       ctx,

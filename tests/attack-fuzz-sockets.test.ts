@@ -108,7 +108,12 @@ describe('fuzzing the socket', () => {
         for (let i = r.chance(0.5) ? r.int(1, 2) : 0; i > 0; i--) {
           const key = r.pick(KEYS);
           if (key === '__proto__')
-            Object.defineProperty(p, key, { value: randomValue(r), enumerable: true });
+            Object.defineProperty(p, key, {
+              value: randomValue(r),
+              enumerable: true,
+              configurable: true, // the same key may be picked twice
+              writable: true,
+            });
           else p[key] = randomValue(r);
         }
         return p;

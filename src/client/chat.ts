@@ -12,6 +12,8 @@ import { loadOutbox, saveOutbox } from './outbox.js';
 import { markMention, mentionRules, startMentionPicker } from './mentions.js';
 import { foldIfBlocked, readersOf, showSeenBy, watchMembership } from './group.js';
 import { startMessageActions } from './message-actions.js';
+import { startAttachments } from './attachments.js';
+import type { AttachmentDto } from '../shared/protocol.js';
 
 const ENGAGING = ['pointerdown', 'keydown', 'wheel', 'touchstart'] as const;
 
@@ -59,6 +61,7 @@ export function startChat(
       retryable: boolean;
       attempts: number;
       replyTo?: ReplyDto;
+      attachments?: AttachmentDto[];
     }
   >();
   // Only what may still go is kept: a message the server refused stays on screen, not in storage.
@@ -73,6 +76,7 @@ export function startChat(
         body: p.body,
         createdAt: p.createdAt,
         replyTo: p.replyTo,
+        attachments: p.attachments,
       }));
     const others = loadOutbox(me, conversationId).filter(
       (i) => !pending.has(i.clientId) && !settled.has(i.clientId),
@@ -170,35 +174,40 @@ export function startChat(
       return;
     }
     setState(item.li, 'pending', 'Sending…');
-    socket
-      .timeout(ACK_TIMEOUT)
-      .emit(
-        'message:send',
-        { conversationId, body: item.body, clientId, replyTo: item.replyTo?.id },
-        (err, res) => {
-          if (!pending.has(clientId)) return; // already confirmed through message:new
-          if (!err && res.ok) return addMessage(res.message);
-          const retryable = !!err || (!res.ok && RETRYABLE_CODES.includes(res.error.code));
-          item.retryable = retryable;
-          if (!retryable) settled.add(clientId);
-          persist();
-          const why = err || res.ok ? 'no answer from the server' : res.error.message;
-          setState(item.li, 'failed', `Not sent — ${why} `, () => send(clientId));
-          if (retryable) {
-            // Tried again by itself, less and less often; the button is there for the impatient.
-            item.attempts += 1;
-            const delay = Math.min(30_000, 1000 * 2 ** Math.min(item.attempts, 5));
-            setTimeout(() => {
-              if (pending.get(clientId) === item && item.li.classList.contains('failed'))
-                send(clientId);
-            }, delay);
-          }
-        },
-      );
+    const attachmentIds = item.attachments?.map((a) => a.id);
+    socket.timeout(ACK_TIMEOUT).emit(
+      'message:send',
+      {
+        conversationId,
+        body: item.body,
+        clientId,
+        ...(item.replyTo ? { replyTo: item.replyTo.id } : {}),
+        ...(attachmentIds?.length ? { attachmentIds } : {}),
+      },
+      (err, res) => {
+        if (!pending.has(clientId)) return; // already confirmed through message:new
+        if (!err && res.ok) return addMessage(res.message);
+        const retryable = !!err || (!res.ok && RETRYABLE_CODES.includes(res.error.code));
+        item.retryable = retryable;
+        if (!retryable) settled.add(clientId);
+        persist();
+        const why = err || res.ok ? 'no answer from the server' : res.error.message;
+        setState(item.li, 'failed', `Not sent — ${why} `, () => send(clientId));
+        if (retryable) {
+          // Tried again by itself, less and less often; the button is there for the impatient.
+          item.attempts += 1;
+          const delay = Math.min(30_000, 1000 * 2 ** Math.min(item.attempts, 5));
+          setTimeout(() => {
+            if (pending.get(clientId) === item && item.li.classList.contains('failed'))
+              send(clientId);
+          }, delay);
+        }
+      },
+    );
   }
 
-  function validate(body: string): string | undefined {
-    if (!body.trim()) return 'Write a message first: empty messages are not sent.';
+  function validate(body: string, withFiles = false): string | undefined {
+    if (!body.trim() && !withFiles) return 'Write a message first: empty messages are not sent.';
     const length = [...body].length;
     if (length > max)
       return `Messages are at most ${max.toLocaleString('en')} characters; this one has ${length.toLocaleString('en')}.`;
@@ -212,38 +221,80 @@ export function startChat(
     else box.removeAttribute('aria-invalid');
   }
 
-  function queue(clientId: string, body: string, createdAt: string, replyTo?: ReplyDto) {
-    const li = messageItem({ clientId, senderId: me, senderName: 'You', body, createdAt, replyTo });
+  function queue(
+    clientId: string,
+    body: string,
+    createdAt: string,
+    replyTo?: ReplyDto,
+    attachments?: AttachmentDto[],
+  ) {
+    const li = messageItem({
+      clientId,
+      senderId: me,
+      senderName: 'You',
+      body,
+      createdAt,
+      replyTo,
+      attachments,
+    });
     list.append(li);
     list.querySelector('li.empty')?.remove();
     relayout();
-    pending.set(clientId, { li, body, createdAt, retryable: true, attempts: 0, replyTo });
+    pending.set(clientId, {
+      li,
+      body,
+      createdAt,
+      retryable: true,
+      attempts: 0,
+      replyTo,
+      attachments,
+    });
     persist();
   }
 
+  // ——— pictures and files ———
+  const tray = startAttachments(form, conversationId, log.parentElement ?? log, box);
+  let waitingForFiles = false;
+
   form.addEventListener('submit', (e) => {
     e.preventDefault(); // the page never reloads to send
-    const body = box.value;
-    const problem = validate(body);
+    if (waitingForFiles) return;
+    const withFiles = tray.count() > 0;
+    const problem = validate(box.value, withFiles);
     showError(problem);
     if (problem) return;
     const mode = actions.mode();
     if (mode.kind === 'edit') {
-      void actions.saveEdit(mode.messageId, body).then((error) => {
+      void actions.saveEdit(mode.messageId, box.value).then((error) => {
         showError(error);
         if (!error) actions.reset();
       });
       return;
     }
+    if (!withFiles) return sendNow(box.value, mode.replyTo);
+    // The message goes once every file is stored.
+    waitingForFiles = true;
+    errorLine.hidden = false;
+    errorLine.textContent = 'Sending when the files are stored…';
+    void tray.settle().then(({ stored, problem }) => {
+      waitingForFiles = false;
+      showError(problem);
+      if (problem || !stored.length) return;
+      tray.clear();
+      sendNow(box.value, mode.replyTo, stored);
+    });
+  });
+
+  function sendNow(body: string, replyTo?: ReplyDto, attachments?: AttachmentDto[]) {
     const clientId = uuid();
-    queue(clientId, body, new Date().toISOString(), mode.replyTo);
+    queue(clientId, body, new Date().toISOString(), replyTo, attachments);
     actions.reset();
     box.value = '';
     updateCounter();
     typing.stop();
     toBottom();
     send(clientId);
-  });
+  }
 
   // "@" offers the group's members; its keys come before the composer's Enter.
   if (isGroup) startMentionPicker(box, log, me);
@@ -349,7 +400,14 @@ export function startChat(
     markReadIfSeen();
   });
 
+  // Read at the bottom, it stays at the bottom when the log shrinks (files added to the
+  // composer, a longer text, a phone's keyboard).
+  let pinned = true;
+  new ResizeObserver(() => {
+    if (pinned) log.scrollTop = log.scrollHeight;
+  }).observe(log);
   log.addEventListener('scroll', () => {
+    pinned = atBottom();
     if (atBottom()) {
       newButton.hidden = true;
       markReadIfSeen();
@@ -391,7 +449,8 @@ export function startChat(
   );
   for (const clientId of shown) if (clientId) settled.add(clientId);
   for (const item of loadOutbox(me, conversationId)) {
-    if (!shown.has(item.clientId)) queue(item.clientId, item.body, item.createdAt, item.replyTo);
+    if (!shown.has(item.clientId))
+      queue(item.clientId, item.body, item.createdAt, item.replyTo, item.attachments);
   }
   persist(); // drops what the page showed as stored already
 

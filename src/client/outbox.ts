@@ -3,12 +3,16 @@ import type { ReplyDto } from '../shared/protocol.js';
 // Messages written but not yet confirmed by the server, kept in localStorage so
 // a reload (or a tab closed while offline) does not lose them. Each keeps its
 // client id, so however often it is sent, the server stores it once.
+import type { AttachmentDto } from '../shared/protocol.js';
+
 export interface OutboxItem {
   clientId: string;
   body: string;
   createdAt: string;
   /** The quote of the message it answers, shown while it waits. */
   replyTo?: ReplyDto;
+  /** Stored files the message names (pending attachments of the sender). */
+  attachments?: AttachmentDto[];
 }
 
 // Per user too: on a shared browser, one person's unsent words never go out as another's.

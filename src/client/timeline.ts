@@ -11,6 +11,8 @@ import {
 } from '../shared/timeline.js';
 import { el } from './util.js';
 import type { ReactionDto, ReplyDto } from '../shared/protocol.js';
+import { showAttachments } from './attachment-view.js';
+import type { AttachmentDto } from '../shared/protocol.js';
 
 const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'short' });
@@ -30,6 +32,7 @@ export interface MessageFields {
   replyTo?: ReplyDto | null;
   reactions?: ReactionDto[];
   changeSeq?: number;
+  attachments?: AttachmentDto[];
 }
 
 /** A message built from the page's server-rendered <template>: one definition of its markup. */
@@ -64,6 +67,7 @@ export function renderMessage(m: MessageFields, me: number): HTMLLIElement {
   } else {
     body.textContent = m.body; // a message still being sent: plain text until the server's copy
   }
+  showAttachments(li, m.attachments);
   li.querySelector('time')!.dateTime = m.createdAt;
   // The template's URLs name MSGID and CONVID; a message still being sent has no actions yet.
   const actions = li.querySelector<HTMLElement>('.actions');

@@ -47,6 +47,19 @@ const schema = z
     WRITER_LANES: z.coerce.number().int().min(1).max(8).default(1),
     // A group's members at most (issue 14); every message fans out to each of them.
     GROUP_MAX_MEMBERS: z.coerce.number().int().min(2).max(10_000).default(256),
+    // Pictures and files (issue 15): the most one file may weigh, and all of one person's files.
+    ATTACHMENT_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 ** 3)
+      .default(10 * 1024 * 1024),
+    ATTACHMENT_QUOTA_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(2 ** 50)
+      .default(1024 ** 3),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production') {
@@ -96,7 +109,21 @@ export interface Config {
   writerLanes: number;
   /** The most members a group may have. */
   groupMaxMembers: number;
+  attachments: AttachmentLimits;
 }
+
+export interface AttachmentLimits {
+  /** The most one file may weigh, in bytes (10 MB). */
+  maxBytes: number;
+  /** The most all of one person's stored files may weigh together (1 GB). */
+  quotaBytes: number;
+}
+
+/** The defaults, for an app built without a full Config (tests). */
+export const DEFAULT_ATTACHMENT_LIMITS: AttachmentLimits = {
+  maxBytes: 10 * 1024 * 1024,
+  quotaBytes: 1024 ** 3,
+};
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -139,6 +166,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     writerLanes: env.WRITER_LANES,
     sessionSweepMs: env.SESSION_CHECK_SECONDS * 1000,
     groupMaxMembers: env.GROUP_MAX_MEMBERS,
+    attachments: { maxBytes: env.ATTACHMENT_MAX_BYTES, quotaBytes: env.ATTACHMENT_QUOTA_BYTES },
   };
 }
 

@@ -1,12 +1,13 @@
 // The service context: built once by createContext() (server.ts, tests) and
 // handed to both the Express app and the socket server.
-import type { Config } from './config.js';
+import { DEFAULT_ATTACHMENT_LIMITS, type AttachmentLimits, type Config } from './config.js';
 import type { Logger } from './logger.js';
 import type { Pool } from './db/pool.js';
 import { Notify } from './realtime/notify.js';
 import { EmailLookupBudget, RateLimiter } from './rate-limit.js';
 import { MessageWriter } from '../features/messages/writer.js';
 import { MemberCache } from '../features/conversations/member-cache.js';
+import { PgBlobStore, type BlobStore } from '../features/attachments/storage.js';
 
 /** What every service needs. */
 export interface AppContext {
@@ -20,6 +21,10 @@ export interface AppContext {
   members: MemberCache;
   /** The most members a group may have (config GROUP_MAX_MEMBERS). */
   groupMaxMembers: number;
+  /** Where pictures' and files' bytes live (PostgreSQL by default). */
+  files: BlobStore;
+  /** Size limit per file and storage quota per person; tests may lower them. */
+  attachments: AttachmentLimits;
   limits: {
     send: RateLimiter;
     typing: RateLimiter;
@@ -33,7 +38,7 @@ export interface AppContext {
 
 export interface ContextOptions {
   config: Pick<Config, 'bcryptCost' | 'rateLimit' | 'writerLanes'> &
-    Partial<Pick<Config, 'groupMaxMembers'>>;
+    Partial<Pick<Config, 'groupMaxMembers' | 'attachments'>>;
   db: Pool;
   logger: Logger;
   notify?: Notify;
@@ -54,6 +59,8 @@ export function createContext(opts: ContextOptions): AppContext {
     writer: new MessageWriter(opts.db, logger, { lanes: config.writerLanes }),
     members: new MemberCache(),
     groupMaxMembers: config.groupMaxMembers ?? 256,
+    files: new PgBlobStore(opts.db),
+    attachments: { ...(config.attachments ?? DEFAULT_ATTACHMENT_LIMITS) },
     limits: {
       // A person types far slower; a script that floods gets rate_limited.
       send: new RateLimiter(30, 5, config.rateLimit, opts.clock),

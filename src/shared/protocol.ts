@@ -19,6 +19,8 @@ export interface MessageDto {
   reactions: ReactionDto[];
   /** The conversation's change number of this message's latest edit, delete or reaction; 0: none. */
   changeSeq: number;
+  /** Its pictures and files, in the order they were attached; absent when there are none. */
+  attachments?: AttachmentDto[];
 }
 
 /** The six reactions offered, in the order they are shown. */
@@ -44,6 +46,20 @@ export interface ReplyDto {
   excerpt: string;
 }
 
+/** A stored picture or file of a message. Served at /attachments/:id (a picture's thumbnail at /attachments/:id/thumb). */
+export interface AttachmentDto {
+  id: string; // random (uuid), never sequential
+  name: string;
+  /** The type read from the file's first bytes: image/jpeg, image/png, image/gif, image/webp for pictures. */
+  type: string;
+  size: number; // bytes
+  /** Pictures only: the full size, and the thumbnail's (the page reserves its place). */
+  width?: number;
+  height?: number;
+  thumbWidth?: number;
+  thumbHeight?: number;
+}
+
 /** Every code an error answer can carry, over HTTP (JSON) or a socket ack. */
 export type ErrorCode =
   | 'bad_request' // the request could not be understood
@@ -58,6 +74,8 @@ export type ErrorCode =
   | 'forbidden' // a group member without the role for it, or a former member writing
   | 'session_ended' // the socket's session is gone: log in again
   | 'too_many_sockets' // refused at the handshake: too many tabs or devices
+  | 'too_large' // a file over the size limit, or over the uploader's storage quota
+  | 'refused_type' // a file of a type that is not taken (a program, a picture that is not one)
   | 'unavailable' // the database is not answering
   | 'internal';
 
@@ -103,7 +121,16 @@ export interface InboxEntryDto {
 
 export interface ClientToServerEvents {
   'message:send': (
-    p: { conversationId: number; body: string; clientId: string; replyTo?: number },
+    // replyTo: the message this one answers. attachmentIds: the sender's own uploads (POST
+    // /conversations/:id/attachments), linked to the message in its transaction; with them,
+    // the body (the caption) may be empty.
+    p: {
+      conversationId: number;
+      body: string;
+      clientId: string;
+      replyTo?: number;
+      attachmentIds?: string[];
+    },
     ack: (r: Ack<{ message: MessageDto }>) => void,
   ) => void;
   /** `changesAfter`: also the messages edited, deleted or reacted to since that change number. */

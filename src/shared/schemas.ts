@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { REACTION_EMOJI, type ClientToServerEvents } from './protocol.js';
 
 export const MAX_BODY = 4000;
+/** The most pictures and files one message may carry. */
+export const MAX_ATTACHMENTS = 10;
 
 // PostgreSQL text cannot hold NUL, and half a surrogate pair (not valid Unicode)
 // would be stored as U+FFFD, unlike what was shown live: both are refused.
@@ -54,12 +56,32 @@ type Payload<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEv
 
 /** One schema per client event; a new event without one fails the type check. */
 export const eventSchemas = {
-  'message:send': z.object({
-    conversationId: idSchema,
-    body: bodySchema,
-    clientId: z.uuid({ error: 'clientId must be a UUID.' }),
-    replyTo: idSchema.optional(),
-  }),
+  'message:send': z
+    .object({
+      conversationId: idSchema,
+      // With pictures or files the body is their caption, and may be empty.
+      body: z.string({ error: 'Write a message first.' }),
+      clientId: z.uuid({ error: 'clientId must be a UUID.' }),
+      replyTo: idSchema.optional(),
+      attachmentIds: z
+        .array(z.uuid({ error: 'Not a valid attachment id.' }), {
+          error: 'attachmentIds must be a list of ids.',
+        })
+        .max(MAX_ATTACHMENTS, `At most ${MAX_ATTACHMENTS} files go with one message.`)
+        .refine((ids) => new Set(ids).size === ids.length, 'The same file is attached twice.')
+        .optional(),
+    })
+    .superRefine((m, check) => {
+      // Without attachments the body follows the old rule; a caption may be empty.
+      if (m.attachmentIds?.length && !m.body.trim()) return;
+      const parsed = bodySchema.safeParse(m.body);
+      if (!parsed.success)
+        check.addIssue({
+          code: 'custom',
+          path: ['body'],
+          message: parsed.error.issues[0]!.message,
+        });
+    }),
   sync: z.object({
     conversationId: idSchema,
     after: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),

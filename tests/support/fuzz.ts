@@ -62,6 +62,26 @@ export function randomValue(r: Rng, depth = 0): unknown {
   }
 }
 
+/** attachmentIds as a hostile client sends them: empty, made-up ids, too many, repeats, junk. */
+export function randomAttachmentIds(r: Rng): unknown {
+  switch (r.int(0, 5)) {
+    case 0:
+      return [];
+    case 1:
+      return [crypto.randomUUID()];
+    case 2:
+      return Array.from({ length: r.int(11, 30) }, () => crypto.randomUUID());
+    case 3: {
+      const id = crypto.randomUUID();
+      return [id, id];
+    }
+    case 4:
+      return [r.pick(STRINGS), r.pick(NUMBERS)];
+    default:
+      return randomValue(r);
+  }
+}
+
 // The rules, written out independently of the app's schemas: the fuzz checks the app against them.
 export const isId = (v: unknown) =>
   (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= Number.MAX_SAFE_INTEGER) ||
@@ -129,15 +149,20 @@ export const SOCKET_EVENT_FUZZ = {
       fresh.add(clientId);
       return {
         conversationId,
-        body: r.chance(0.5) ? `fuzz ${r.int(0, 1e9)}` : randomText(r),
+        body: r.chance(0.5) ? `fuzz ${r.int(0, 1e9)}` : r.chance(0.1) ? '' : randomText(r),
         clientId,
+        // Files the fuzzer never uploaded (ids of nothing, or not ids at all): never linked.
+        ...(r.chance(0.3) ? { attachmentIds: randomAttachmentIds(r) } : {}),
       };
     },
     accepts: (o, { mine, fresh }) =>
       inMine(o, mine) &&
       isBody(o!.body) &&
       typeof o!.clientId === 'string' &&
-      fresh.has(o!.clientId),
+      fresh.has(o!.clientId) &&
+      // No file of the fuzzer's is pending, so only "none" (absent or []) can pass.
+      (o!.attachmentIds === undefined ||
+        (Array.isArray(o!.attachmentIds) && o!.attachmentIds.length === 0)),
   },
   sync: {
     nearlyValid: (conversationId, { r }) => ({

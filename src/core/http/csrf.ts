@@ -13,6 +13,8 @@ export interface Csrf {
   /** Puts `csrfToken()` on res.locals for the views. */
   locals: RequestHandler;
   protect: RequestHandler;
+  /** The same check for a handler that reads its body itself (multipart, as it streams). */
+  isValid(req: Request): boolean;
 }
 
 export function createCsrf(opts: { secure: boolean }): Csrf {
@@ -51,6 +53,7 @@ export function createCsrf(opts: { secure: boolean }): Csrf {
       next();
     },
     protect: csrf.csrfSynchronisedProtection,
+    isValid: (req) => csrf.isRequestValid(req),
   };
 }
 

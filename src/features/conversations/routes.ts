@@ -9,6 +9,7 @@ import { idSchema, MAX_BODY } from '../../shared/schemas.js';
 import { limitEmailLookups } from '../../core/http/limits.js';
 import { findMessage } from '../message-changes/service.js';
 import { firstLineOf } from '../messages/render.js';
+import { discardUploads } from '../attachments/service.js';
 
 function conversationId(raw: unknown): number {
   const parsed = idSchema.safeParse(raw);
@@ -124,22 +125,33 @@ export function conversationRoutes(ctx: AppContext): Router {
     const id = conversationId(req.params.id);
     const body = (req.body ?? {}) as Record<string, unknown>;
     const user = res.locals.user as { id: number; displayName: string };
+    // Files of a multipart post (features/attachments/routes.ts), stored as pending uploads.
+    const attachmentIds = Array.isArray(body.attachmentIds) ? body.attachmentIds : undefined;
     try {
+      if (res.locals.uploadError) throw res.locals.uploadError;
       const message = await messages.sendMessage(ctx, user, {
         conversationId: id,
         body: body.body,
         clientId: typeof body.clientId === 'string' && body.clientId ? body.clientId : randomUUID(),
         replyTo: body.replyTo === '' ? undefined : body.replyTo,
+        ...(attachmentIds?.length ? { attachmentIds } : {}),
       });
       // Replying is reading: what came before one's own reply is no longer unread.
       await messages.markRead(ctx, user.id, { conversationId: id, messageId: message.id });
       res.redirect(303, `/conversations/${id}#m${message.id}`);
     } catch (err) {
+      // Not sent: its files are not kept half-way either.
+      if (attachmentIds) await discardUploads(ctx, user.id, attachmentIds);
       if (!(err instanceof AppError) || err.status === 404 || err.status >= 500) throw err;
       const draft = typeof body.body === 'string' ? body.body : '';
       await renderConversation(ctx, res, id, {
         draft,
-        error: err.fields?.body ?? err.fields?.clientId ?? err.fields?.replyTo ?? err.message,
+        error:
+          err.fields?.body ??
+          err.fields?.clientId ??
+          err.fields?.replyTo ??
+          err.fields?.attachmentIds ??
+          err.message,
         status: err.status,
         replyTo: optionalId(body.replyTo),
       });

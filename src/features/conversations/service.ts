@@ -11,6 +11,7 @@ import * as messages from '../messages/db.js';
 import { PAGE_SIZE } from '../messages/service.js';
 import { toDtos } from '../messages/dto.js';
 import { currentChangeSeq } from '../message-changes/db.js';
+import { withAttachments } from '../attachments/service.js';
 
 export type SearchResult =
   | {
@@ -90,7 +91,7 @@ export async function conversationView(
   ]);
   if (!conversation) throw notFound('That conversation'); // left in the meantime
   const history = {
-    messages: await toDtos(ctx.db, meId, conversationId, page.messages),
+    messages: await withAttachments(ctx, await toDtos(ctx.db, meId, conversationId, page.messages)),
     hasMore: page.hasMore,
   };
   const isGroup = conversation.kind === 'group';

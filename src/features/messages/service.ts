@@ -12,6 +12,7 @@ import { acceptConversation } from '../friends/service.js';
 import { DELETED_USER as DELETED_USER_NAME, hiddenQuote, toDto, toDtos } from './dto.js';
 import { findReadable, listChanges, loadQuotes } from '../message-changes/db.js';
 import { firstLineOf } from './render.js';
+import { sendWithAttachments, withAttachments } from '../attachments/service.js';
 
 export { DELETED_USER, toDto } from './dto.js';
 export const PAGE_SIZE = 50;
@@ -46,10 +47,19 @@ export async function sendMessage(
     throw notFound('The message you are replying to');
   // Answering a message request accepts it.
   if (access.state === 'request') await acceptConversation(ctx, sender.id, data.conversationId);
-  const { row, created, memberIds } = await ctx.writer.write(
-    { ...data, senderId: sender.id },
-    marks,
-  );
+  const ids = data.attachmentIds ?? [];
+  const message = {
+    conversationId: data.conversationId,
+    clientId: data.clientId,
+    // A caption of nothing but spaces is no caption.
+    body: ids.length && !data.body.trim() ? '' : data.body,
+    senderId: sender.id,
+    replyTo: data.replyTo,
+  };
+  // With files: its own transaction that links them (features/attachments/service.ts).
+  const { row, created, memberIds, attachments } = ids.length
+    ? await sendWithAttachments(ctx, message, ids)
+    : { ...(await ctx.writer.write(message, marks)), attachments: [] };
   if (row.conversationId !== data.conversationId) {
     throw new AppError(
       409,
@@ -59,6 +69,7 @@ export async function sendMessage(
   }
   const dto = toDto(row, sender.displayName);
   if (row.replyToId) await addQuote(ctx, sender.id, dto, row.replyToId);
+  if (attachments.length) dto.attachments = attachments;
   // To the members at the commit, not the cached list: one removed since hears nothing.
   if (created) {
     const to = deliverTo(access.members, sender.id, memberIds);
@@ -97,7 +108,10 @@ export async function listHistory(
     history,
   );
   return {
-    messages: await toDtos(ctx.db, userId, conversationId, page.messages),
+    messages: await withAttachments(
+      ctx,
+      await toDtos(ctx.db, userId, conversationId, page.messages),
+    ),
     hasMore: page.hasMore,
   };
 }
@@ -129,8 +143,9 @@ export async function syncMessages(
       : listChanges(ctx.db, conversationId, userId, data.changesAfter, SYNC_LIMIT),
   ]);
   const [list, changes] = await Promise.all([
-    toDtos(ctx.db, userId, conversationId, page.messages),
-    changed && toDtos(ctx.db, userId, conversationId, changed.messages),
+    toDtos(ctx.db, userId, conversationId, page.messages).then((l) => withAttachments(ctx, l)),
+    changed &&
+      toDtos(ctx.db, userId, conversationId, changed.messages).then((l) => withAttachments(ctx, l)),
   ]);
   if (!changed) return { messages: list, hasMore: page.hasMore };
   return { messages: list, hasMore: page.hasMore, changes, changesHaveMore: changed.hasMore };

@@ -1,0 +1,85 @@
+// Where a file's bytes live, behind one small interface: PostgreSQL (attachment_chunks) by
+// default, so the embedded start, Render and several instances work with no other service
+// and one backup holds everything. An S3-compatible store would implement the same three
+// methods (README, "Pictures and files": when to switch).
+import type { Db } from '../../core/db/pool.js';
+
+export type Variant = 'original' | 'thumb';
+
+export interface BlobStore {
+  /** Stores the bytes in order; resolves with how many there were. Nothing is read twice into memory. */
+  write(
+    attachmentId: string,
+    variant: Variant,
+    source: AsyncIterable<Buffer> | Iterable<Buffer>,
+  ): Promise<number>;
+  /** The bytes in order, a piece at a time. */
+  read(attachmentId: string, variant: Variant): AsyncIterable<Buffer>;
+  /** Forgets a variant's bytes (deleting the attachments row forgets them all). */
+  remove(db: Db, attachmentId: string, variant: Variant): Promise<void>;
+}
+
+/** 256 KB: big enough that a 10 MB file is 40 rows, small enough that memory stays flat. */
+export const CHUNK_BYTES = 256 * 1024;
+/** Chunks fetched per round trip when reading (1 MB). */
+const READ_AHEAD = 4;
+
+export class PgBlobStore implements BlobStore {
+  constructor(private readonly db: Db) {}
+
+  async write(
+    attachmentId: string,
+    variant: Variant,
+    source: AsyncIterable<Buffer> | Iterable<Buffer>,
+  ) {
+    let n = 0;
+    let total = 0;
+    let parts: Buffer[] = [];
+    let held = 0;
+    const flush = async () => {
+      const data = Buffer.concat(parts, held); // a copy: the source may reuse its buffers
+      parts = [];
+      held = 0;
+      await this.db.query(
+        'INSERT INTO attachment_chunks (attachment_id, variant, n, data) VALUES ($1, $2, $3, $4)',
+        [attachmentId, variant, n++, data],
+      );
+    };
+    for await (const piece of source) {
+      let rest = piece;
+      total += rest.length;
+      while (held + rest.length >= CHUNK_BYTES) {
+        const take = CHUNK_BYTES - held;
+        parts.push(rest.subarray(0, take));
+        held += take;
+        rest = rest.subarray(take);
+        await flush();
+      }
+      if (rest.length) {
+        parts.push(rest);
+        held += rest.length;
+      }
+    }
+    if (held) await flush();
+    return total;
+  }
+
+  async *read(attachmentId: string, variant: Variant): AsyncIterable<Buffer> {
+    for (let from = 0; ; from += READ_AHEAD) {
+      const { rows } = await this.db.query<{ data: Buffer }>(
+        `SELECT data FROM attachment_chunks
+         WHERE attachment_id = $1 AND variant = $2 AND n >= $3 AND n < $4 ORDER BY n`,
+        [attachmentId, variant, from, from + READ_AHEAD],
+      );
+      for (const r of rows) yield r.data;
+      if (rows.length < READ_AHEAD) return;
+    }
+  }
+
+  async remove(db: Db, attachmentId: string, variant: Variant) {
+    await db.query('DELETE FROM attachment_chunks WHERE attachment_id = $1 AND variant = $2', [
+      attachmentId,
+      variant,
+    ]);
+  }
+}

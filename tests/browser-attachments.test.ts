@@ -1,0 +1,141 @@
+// Pictures and files in a real browser (issue 15): attach with "Attach", paste a picture,
+// the per-file progress with Cancel, the other person seeing them live, and the form
+// without JavaScript.
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContextOptions, Page } from 'playwright-core';
+import { openChat, signUp, type TestApp, type TestUser } from './support/app.js';
+import { DESKTOP, PHONE, hasChromium } from './support/browser.js';
+import { useBrowserPages } from './support/pages.js';
+import { pdf, png } from './support/files.js';
+
+const pages = useBrowserPages();
+const { shot } = pages;
+let app: TestApp;
+let ann: TestUser;
+let bo: TestUser;
+let chatId: number;
+let picture: Buffer;
+
+beforeAll(async () => {
+  app = pages.app();
+  ann = await signUp(app, { displayName: 'Ann Lee' });
+  bo = await signUp(app, { displayName: 'Bo Park' });
+  chatId = await openChat(ann, bo);
+  picture = await png(1200, 800, '#6495ed');
+});
+
+async function logIn(user: TestUser, device: BrowserContextOptions): Promise<Page> {
+  const page = await pages.open(device);
+  page.setDefaultTimeout(10_000);
+  await page.goto('/login');
+  await page.getByLabel('Email').fill(user.email);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL((u) => u.pathname === '/');
+  await page.goto(`/conversations/${chatId}`);
+  return page;
+}
+
+describe.skipIf(!hasChromium)('pictures and files in the browser', () => {
+  it('attaches a picture and a file with a caption; the other person sees them live, the picture’s place kept', async () => {
+    const annPage = await logIn(ann, DESKTOP);
+    const boPage = await logIn(bo, PHONE);
+    await annPage.getByLabel('Attach').setInputFiles([
+      { name: 'park.png', mimeType: 'image/png', buffer: picture },
+      { name: 'tickets.pdf', mimeType: 'application/pdf', buffer: pdf(48_000) },
+    ]);
+    const uploads = annPage.getByRole('list', { name: 'Files to send' });
+    await expect.poll(() => uploads.getByText('Ready').count()).toBe(2);
+    await annPage.getByRole('textbox', { name: 'Message' }).fill('Tickets for Saturday');
+    await annPage.getByRole('button', { name: 'Send' }).click();
+    await expect.poll(() => uploads.isHidden()).toBe(true);
+
+    // Bo, on a phone, sees the picture by its name, sized before it loads, and the file's link.
+    const img = boPage.getByRole('img', { name: 'park.png' });
+    await img.waitFor();
+    expect(await img.getAttribute('width')).toBe('320');
+    expect(await img.getAttribute('height')).toBe('213');
+    const link = boPage.getByRole('link', { name: /tickets\.pdf.*PDF document · 47 KB/ });
+    await link.waitFor();
+    await expect
+      .poll(() => img.evaluate((i: HTMLImageElement) => i.complete && i.naturalWidth > 0))
+      .toBe(true);
+    const full = await boPage.locator('a:has(img[alt="park.png"])').getAttribute('href');
+    expect(full).toMatch(/^\/attachments\/[0-9a-f-]{36}$/);
+    await shot(annPage, 'files-desktop');
+    await shot(boPage, 'files-phone');
+    await boPage.emulateMedia({ colorScheme: 'dark' });
+    await shot(boPage, 'files-phone-dark');
+    // After a reload it is the server's page that shows them.
+    await boPage.reload();
+    await boPage.getByRole('img', { name: 'park.png' }).waitFor();
+    await annPage.context().close();
+    await boPage.context().close();
+  });
+
+  it('pastes a picture into the message box, and it is sent', async () => {
+    const page = await logIn(ann, DESKTOP);
+    const base64 = (await png(300, 200, '#ff8fb8')).toString('base64');
+    await page.getByRole('textbox', { name: 'Message' }).evaluate((box, data) => {
+      const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([bytes], 'image.png', { type: 'image/png' }));
+      box.dispatchEvent(
+        new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true, cancelable: true }),
+      );
+    }, base64);
+    await expect
+      .poll(() => page.getByRole('list', { name: 'Files to send' }).getByText('Ready').count())
+      .toBe(1);
+    await page.getByRole('button', { name: 'Send' }).click();
+    const sent = page.locator('#messages li.msg.mine[data-id] img[alt="image.png"]');
+    await sent.waitFor();
+    expect(await sent.getAttribute('width')).toBe('300');
+    await page.context().close();
+  });
+
+  it('shows each file’s progress with Cancel, refuses a file too big before sending it', async () => {
+    const page = await logIn(ann, PHONE);
+    app.ctx.attachments.maxBytes = 10 * 1024 * 1024;
+    // Hold the upload on the way, to see it in flight.
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    await page.route('**/attachments', async (route) => {
+      await held;
+      await route.continue().catch(() => undefined); // cancelled meanwhile
+    });
+    await page.getByLabel('Attach').setInputFiles([
+      { name: 'slow.pdf', mimeType: 'application/pdf', buffer: pdf(200_000) },
+      { name: 'huge.pdf', mimeType: 'application/pdf', buffer: pdf(10 * 1024 * 1024 + 1) },
+    ]);
+    const uploads = page.getByRole('list', { name: 'Files to send' });
+    await uploads.getByRole('progressbar', { name: 'Uploading slow.pdf' }).waitFor();
+    await uploads.getByText('That file is too big: files can be at most 10 MB.').waitFor();
+    await shot(page, 'files-progress-phone');
+    // Sending now waits, then says what is in the way.
+    await page.getByRole('button', { name: 'Cancel slow.pdf' }).click();
+    release();
+    await page.getByRole('button', { name: 'Remove huge.pdf' }).click();
+    await expect.poll(() => uploads.isHidden()).toBe(true);
+    const { rows } = await app.pool.query(
+      `SELECT 1 FROM attachments WHERE name IN ('slow.pdf', 'huge.pdf')`,
+    );
+    expect(rows.length).toBe(0);
+    await page.context().close();
+  });
+
+  it('attaches a file without JavaScript: the form posts it with the caption', async () => {
+    const page = await logIn(bo, { ...DESKTOP, javaScriptEnabled: false });
+    await page
+      .getByLabel('Attach')
+      .setInputFiles([
+        { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('bring water') },
+      ]);
+    await page.getByRole('textbox', { name: 'Message' }).fill('My list');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.waitForURL(/#m\d+$/);
+    const link = page.getByRole('link', { name: /notes\.txt.*TXT file · 11 bytes/ });
+    await link.waitFor();
+    await page.context().close();
+  });
+});

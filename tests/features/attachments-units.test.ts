@@ -1,0 +1,83 @@
+// The small pure parts of pictures and files: names, headers, types by their first bytes.
+import { describe, expect, it } from 'vitest';
+import { cleanFileName, contentDisposition } from '../../src/features/attachments/names.js';
+import { claimsPicture, isProgram, sniff } from '../../src/features/attachments/sniff.js';
+import { formatSize, typeLabel } from '../../src/shared/files.js';
+import { HTML_PAGE, pdf, png, SVG_WITH_SCRIPT } from '../support/files.js';
+
+describe('file names', () => {
+  it.each([
+    ['holiday.jpg', 'holiday.jpg'],
+    ['C:\\Users\\ann\\Desktop\\plan.pdf', 'plan.pdf'],
+    ['../../etc/passwd', 'passwd'],
+    ['a\r\nb.txt', 'ab.txt'],
+    ['\u202Egpj.exe', 'gpj.exe'],
+    ['zero\u200Bwidth.txt', 'zerowidth.txt'],
+    ['.hidden', 'hidden'],
+    ['', 'file'],
+    ['/', 'file'],
+    ['\u0000', 'file'],
+    ['half\uD800.txt', 'half.txt'],
+    ['Ünïcødé 📎.txt', 'Ünïcødé 📎.txt'],
+  ])('%j is stored as %j', (raw, clean) => {
+    expect(cleanFileName(raw)).toBe(clean);
+  });
+
+  it('keeps the extension of a very long name', () => {
+    const name = cleanFileName(`${'a'.repeat(500)}.pdf`);
+    expect([...name].length).toBe(180);
+    expect(name.endsWith('.pdf')).toBe(true);
+  });
+
+  it('writes Content-Disposition with an ASCII fallback and the RFC 5987 name', () => {
+    expect(contentDisposition('attachment', 'plan.pdf')).toBe(
+      `attachment; filename="plan.pdf"; filename*=UTF-8''plan.pdf`,
+    );
+    expect(contentDisposition('inline', 'é "x";\\%.png')).toBe(
+      `inline; filename="_ _x____.png"; filename*=UTF-8''%C3%A9%20%22x%22%3B%5C%25.png`,
+    );
+    expect(contentDisposition('attachment', "it's (1)*.txt")).toBe(
+      `attachment; filename="it's (1)*.txt"; filename*=UTF-8''it%27s%20%281%29%2A.txt`,
+    );
+  });
+});
+
+describe('types from the first bytes', () => {
+  it('knows the four picture types, whatever the name says', async () => {
+    expect(sniff(await png())).toEqual({ type: 'image/png', picture: true });
+    expect(sniff(Buffer.from([0xff, 0xd8, 0xff, 0xe0]))).toMatchObject({ type: 'image/jpeg' });
+    expect(sniff(Buffer.from('GIF89a......'))).toMatchObject({ type: 'image/gif' });
+    expect(sniff(Buffer.from('RIFF\0\0\0\0WEBPVP8 '))).toMatchObject({ type: 'image/webp' });
+  });
+
+  it('never takes HTML or SVG for a picture', () => {
+    expect(sniff(HTML_PAGE)).toEqual({ type: 'application/octet-stream', picture: false });
+    expect(sniff(SVG_WITH_SCRIPT)).toEqual({ type: 'application/octet-stream', picture: false });
+    expect(sniff(pdf())).toEqual({ type: 'application/pdf', picture: false });
+  });
+
+  it('knows programs', () => {
+    expect(isProgram(Buffer.from('MZ\x90\0'))).toBe(true);
+    expect(isProgram(Buffer.from('\x7fELF\x02'))).toBe(true);
+    expect(isProgram(Buffer.from([0xcf, 0xfa, 0xed, 0xfe]))).toBe(true);
+    expect(isProgram(pdf())).toBe(false);
+  });
+
+  it('says which names and labels claim a picture (SVG is not one)', () => {
+    expect(claimsPicture('a.PNG', '')).toBe(true);
+    expect(claimsPicture('a', 'image/jpeg')).toBe(true);
+    expect(claimsPicture('a.svg', 'image/svg+xml')).toBe(false);
+    expect(claimsPicture('a.txt', 'text/plain')).toBe(false);
+  });
+
+  it('labels and sizes files for people', () => {
+    expect(typeLabel('application/pdf', 'x.pdf')).toBe('PDF document');
+    expect(typeLabel('application/octet-stream', 'notes.txt')).toBe('TXT file');
+    expect(typeLabel('application/octet-stream', 'README')).toBe('File');
+    expect(formatSize(1)).toBe('1 byte');
+    expect(formatSize(1023)).toBe('1023 bytes');
+    expect(formatSize(48_000)).toBe('47 KB');
+    expect(formatSize(10 * 1024 * 1024)).toBe('10 MB');
+    expect(formatSize(1.5 * 1024 * 1024)).toBe('1.5 MB');
+  });
+});

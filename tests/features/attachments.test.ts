@@ -1,0 +1,370 @@
+// Pictures and files (issue 15): upload, send with a caption, see, download; limits that
+// leave nothing half-stored; the sweep; a deleted message's files really gone.
+import http from 'node:http';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import sharp from 'sharp';
+import {
+  openChat,
+  signUp,
+  startTestApp,
+  tokenFor,
+  type TestApp,
+  type TestUser,
+} from '../support/app.js';
+import {
+  ask,
+  closeSockets,
+  cookieOf,
+  openSocket,
+  waitFor,
+  type ClientSocket,
+} from '../support/sockets.js';
+import { until } from '../support/wait.js';
+import { download, pdf, phoneJpeg, png, upload, uploaded } from '../support/files.js';
+import type { MessageDto } from '../../src/shared/protocol.js';
+import { DEFAULT_ATTACHMENT_LIMITS } from '../../src/core/config.js';
+import { sweep } from '../../src/features/attachments/db.js';
+
+let app: TestApp;
+let ann: TestUser;
+let bo: TestUser;
+let chat: number;
+let annTab: ClientSocket;
+let boTab: ClientSocket;
+
+beforeAll(async () => {
+  app = await startTestApp();
+  ann = await signUp(app, { displayName: 'Ann' });
+  bo = await signUp(app, { displayName: 'Bo' });
+  chat = await openChat(ann, bo);
+  annTab = await openSocket(app.baseUrl, await cookieOf(ann.agent));
+  boTab = await openSocket(app.baseUrl, await cookieOf(bo.agent));
+});
+afterAll(async () => {
+  closeSockets();
+  await app?.close();
+});
+beforeEach(() => {
+  Object.assign(app.ctx.attachments, DEFAULT_ATTACHMENT_LIMITS);
+});
+
+async function counts() {
+  const { rows } = await app.pool.query<{ files: number; chunks: number }>(
+    `SELECT (SELECT count(*) FROM attachments)::int AS files,
+            (SELECT count(*) FROM attachment_chunks)::int AS chunks`,
+  );
+  return rows[0]!;
+}
+
+async function sendWith(body: string, attachmentIds: string[], tab = annTab) {
+  return ask(tab, 'message:send', {
+    conversationId: chat,
+    body,
+    clientId: crypto.randomUUID(),
+    attachmentIds,
+  });
+}
+
+describe('sending pictures and files', () => {
+  it('sends a picture and a file with a caption; the other member gets both live, sizes known', async () => {
+    const picture = await uploaded(ann.agent, chat, {
+      data: await png(800, 600),
+      name: 'park.png',
+    });
+    const file = await uploaded(ann.agent, chat, { data: pdf(5000), name: 'tickets.pdf' });
+    expect(picture).toMatchObject({ type: 'image/png', width: 800, height: 600 });
+    // Shown within 320 × 320 at the picture's own proportions.
+    expect(picture).toMatchObject({ thumbWidth: 320, thumbHeight: 240 });
+    expect(file).toMatchObject({ type: 'application/pdf', size: 5000, name: 'tickets.pdf' });
+    expect(file.width).toBeUndefined();
+
+    const arrives = waitFor(boTab, 'message:new');
+    const ack = await sendWith('Saturday!', [picture.id, file.id]);
+    expect(ack.ok).toBe(true);
+    const live: MessageDto = await arrives;
+    expect(live.body).toBe('Saturday!');
+    expect(live.attachments?.map((a) => a.name)).toEqual(['park.png', 'tickets.pdf']);
+
+    // The page: a picture with its size and its name as text, linked to the full picture;
+    // the file as a link with its name, type and size.
+    const page = await bo.agent.get(`/conversations/${chat}`);
+    expect(page.text).toContain(
+      `<a href="/attachments/${picture.id}" target="_blank" rel="noopener"><img src="/attachments/${picture.id}/thumb" width="320" height="240" alt="park.png"`,
+    );
+    expect(page.text).toMatch(
+      new RegExp(`href="/attachments/${file.id}" download>.*tickets\\.pdf.*PDF document · 5 KB`),
+    );
+    // The reconnect catch-up carries them too.
+    const synced = await ask(boTab, 'sync', { conversationId: chat, after: live.id - 1 });
+    expect(synced.ok && synced.messages[0]!.attachments?.length).toBe(2);
+  });
+
+  it('sends a picture with no caption at all, but never an empty message without files', async () => {
+    const picture = await uploaded(ann.agent, chat, { data: await png(), name: 'a.png' });
+    expect((await sendWith('', [picture.id])).ok).toBe(true);
+    const empty = await ask(annTab, 'message:send', {
+      conversationId: chat,
+      body: ' ',
+      clientId: crypto.randomUUID(),
+      attachmentIds: [],
+    });
+    expect(empty).toMatchObject({ ok: false, error: { code: 'invalid' } });
+  });
+
+  it('stores a phone picture upright and without its EXIF (no GPS, no camera) in the original too', async () => {
+    const sideways = await phoneJpeg(80, 40);
+    expect((await sharp(sideways).metadata()).exif).toBeDefined();
+    const a = await uploaded(ann.agent, chat, { data: sideways, name: 'photo.jpg' });
+    expect(a).toMatchObject({ width: 40, height: 80 }); // turned per its orientation
+    await sendWith('', [a.id]);
+    const full = await download(bo.agent, `/attachments/${a.id}`);
+    expect(full.status).toBe(200);
+    const meta = await sharp(full.body as Buffer).metadata();
+    expect(meta).toMatchObject({ format: 'jpeg', width: 40, height: 80 });
+    expect(meta.exif).toBeUndefined();
+    expect(meta.orientation ?? 1).toBe(1);
+    expect((full.body as Buffer).includes('SecretPhone')).toBe(false);
+    const thumb = await download(bo.agent, `/attachments/${a.id}/thumb`);
+    expect((await sharp(thumb.body as Buffer).metadata()).exif).toBeUndefined();
+  });
+
+  it('serves files for download with safe headers, and pictures inline', async () => {
+    const file = await uploaded(ann.agent, chat, { data: pdf(), name: 'plan.pdf' });
+    const picture = await uploaded(ann.agent, chat, { data: await png(), name: 'p.png' });
+    await sendWith('two', [file.id, picture.id]);
+
+    const f = await download(bo.agent, `/attachments/${file.id}`);
+    expect(f.status).toBe(200);
+    expect(f.headers).toMatchObject({
+      'content-type': 'application/octet-stream',
+      'content-disposition': `attachment; filename="plan.pdf"; filename*=UTF-8''plan.pdf`,
+      'x-content-type-options': 'nosniff',
+      'content-security-policy': "sandbox; default-src 'none'",
+      'cache-control': 'private, no-cache',
+      'content-length': '3000',
+    });
+    expect((f.body as Buffer).equals(pdf())).toBe(true);
+
+    const p = await download(bo.agent, `/attachments/${picture.id}`);
+    expect(p.headers['content-type']).toBe('image/png');
+    expect(p.headers['content-disposition']).toMatch(/^inline; /);
+    // Asked again with its ETag: nothing is sent twice.
+    const again = await bo.agent
+      .get(`/attachments/${picture.id}`)
+      .set('if-none-match', p.headers.etag!);
+    expect(again.status).toBe(304);
+  });
+
+  it('takes up to 10 files in one message and refuses 11', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 11; i++)
+      ids.push((await uploaded(ann.agent, chat, { data: pdf(100 + i), name: `f${i}.pdf` })).id);
+    const eleven = await sendWith('many', ids);
+    expect(eleven).toMatchObject({ ok: false, error: { code: 'invalid' } });
+    const ten = await sendWith('many', ids.slice(0, 10));
+    expect(ten.ok && ten.message.attachments?.map((a) => a.name)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `f${i}.pdf`),
+    );
+  });
+
+  it('a retry of the same send gets the same message with its files, linked once', async () => {
+    const a = await uploaded(ann.agent, chat, { data: pdf(), name: 'once.pdf' });
+    const payload = {
+      conversationId: chat,
+      body: 'retry',
+      clientId: crypto.randomUUID(),
+      attachmentIds: [a.id],
+    };
+    const first = await ask(annTab, 'message:send', payload);
+    const second = await ask(annTab, 'message:send', payload);
+    expect(first.ok && second.ok).toBe(true);
+    if (!first.ok || !second.ok) return;
+    expect(second.message.id).toBe(first.message.id);
+    expect(second.message.attachments?.map((x) => x.id)).toEqual([a.id]);
+  });
+});
+
+describe('without JavaScript: the composer posts multipart/form-data', () => {
+  it('sends a caption with two files, in the order chosen', async () => {
+    const token = await tokenFor(bo.agent, `/conversations/${chat}`);
+    const res = await bo.agent
+      .post(`/conversations/${chat}/messages`)
+      .field('_csrf', token)
+      .field('clientId', crypto.randomUUID())
+      .field('body', 'From the form')
+      .attach('files', await png(), { filename: 'one.png', contentType: 'image/png' })
+      .attach('files', pdf(), { filename: 'two.pdf', contentType: 'application/pdf' });
+    expect(res.status).toBe(303);
+    const page = await bo.agent.get(String(res.headers.location));
+    expect(page.text).toContain('alt="one.png"');
+    expect(page.text).toContain('two.pdf');
+  });
+
+  it('sends text alone with an empty file input, as a browser posts it', async () => {
+    const token = await tokenFor(bo.agent, `/conversations/${chat}`);
+    const res = await bo.agent
+      .post(`/conversations/${chat}/messages`)
+      .field('_csrf', token)
+      .field('body', 'Just words')
+      .attach('files', Buffer.alloc(0), { filename: '', contentType: 'application/octet-stream' });
+    expect(res.status).toBe(303);
+  });
+
+  it('refuses a file over the limit with words on the page, keeps the text, stores nothing', async () => {
+    app.ctx.attachments.maxBytes = 64 * 1024;
+    const before = await counts();
+    const token = await tokenFor(bo.agent, `/conversations/${chat}`);
+    const res = await bo.agent
+      .post(`/conversations/${chat}/messages`)
+      .field('_csrf', token)
+      .field('body', 'Here is the big one')
+      .attach('files', pdf(10_000), { filename: 'small.pdf' })
+      .attach('files', pdf(64 * 1024 + 1), { filename: 'big.pdf' });
+    expect(res.status).toBe(413);
+    expect(res.text).toContain('That file is too big: files can be at most 64 KB.');
+    expect(res.text).toContain('Here is the big one</textarea>');
+    expect(await counts()).toEqual(before); // the small one went too: nothing half-stored
+  });
+
+  it('refuses files that come before the form token (a forged form stores nothing)', async () => {
+    const before = await counts();
+    const res = await bo.agent
+      .post(`/conversations/${chat}/messages`)
+      .attach('files', pdf(), { filename: 'x.pdf' })
+      .field('_csrf', await tokenFor(bo.agent, `/conversations/${chat}`))
+      .field('body', 'hi');
+    expect(res.status).toBe(403);
+    expect(await counts()).toEqual(before);
+  });
+});
+
+describe('limits: nothing half-stored', () => {
+  it('busboy’s limit: a file of exactly the limit is taken, one byte more is refused and removed', async () => {
+    app.ctx.attachments.maxBytes = 300 * 1024; // more than one 256 KB chunk
+    const before = await counts();
+    const exact = await upload(ann.agent, chat, { data: pdf(300 * 1024), name: 'exact.pdf' });
+    expect(exact.status).toBe(201);
+    expect((exact.body as { attachment: { size: number } }).attachment.size).toBe(300 * 1024);
+    const over = await upload(ann.agent, chat, { data: pdf(300 * 1024 + 1), name: 'over.pdf' });
+    expect(over.status).toBe(413);
+    expect(over.body).toEqual({
+      ok: false,
+      error: { code: 'too_large', message: 'That file is too big: files can be at most 300 KB.' },
+    });
+    const after = await counts();
+    expect(after.files).toBe(before.files + 1);
+    expect(after.chunks).toBe(before.chunks + 2);
+  });
+
+  it('an upload cut off midway leaves no row and no chunk behind', async () => {
+    const before = await counts();
+    const token = await tokenFor(ann.agent, `/conversations/${chat}`);
+    const cookie = await cookieOf(ann.agent);
+    const boundary = 'cutoffboundary';
+    const url = new URL(`${app.baseUrl}/conversations/${chat}/attachments`);
+    const req = http.request(url, {
+      method: 'POST',
+      headers: {
+        cookie,
+        'x-csrf-token': token,
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+        'content-length': String(5 * 1024 * 1024),
+      },
+    });
+    req.on('error', () => undefined);
+    req.write(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="half.pdf"\r\nContent-Type: application/pdf\r\n\r\n`,
+    );
+    req.write(pdf(700 * 1024)); // more than two chunks stored before the cut
+    await until(
+      'two chunks stored',
+      async () => (await counts()).chunks >= before.chunks + 2,
+      5000,
+    );
+    req.destroy();
+    await until(
+      'the partial upload removed',
+      async () => {
+        const now = await counts();
+        return now.files === before.files && now.chunks === before.chunks;
+      },
+      5000,
+    );
+  });
+
+  it('refuses an upload past the person’s storage quota', async () => {
+    const used = Number(
+      (
+        await app.pool.query<{ s: string }>(
+          'SELECT coalesce(sum(size),0) AS s FROM attachments WHERE uploader_id = $1',
+          [bo.id],
+        )
+      ).rows[0]!.s,
+    );
+    app.ctx.attachments.quotaBytes = used + 5000;
+    expect((await upload(bo.agent, chat, { data: pdf(4000), name: 'fits.pdf' })).status).toBe(201);
+    const over = await upload(bo.agent, chat, { data: pdf(4000), name: 'over.pdf' });
+    expect(over.status).toBe(413);
+    expect((over.body as { error: { message: string } }).error.message).toMatch(
+      /used all your storage/,
+    );
+  });
+});
+
+describe('clean-up', () => {
+  it('sweeps uploads never sent after a day, and cut-off uploads after an hour; sent files stay', async () => {
+    const sent = await uploaded(ann.agent, chat, { data: pdf(), name: 'sent.pdf' });
+    await sendWith('kept', [sent.id]);
+    const old = await uploaded(ann.agent, chat, { data: pdf(), name: 'old.pdf' });
+    const fresh = await uploaded(ann.agent, chat, { data: pdf(), name: 'fresh.pdf' });
+    await app.pool.query(
+      `UPDATE attachments SET created_at = now() - interval '25 hours' WHERE id = ANY($1)`,
+      [[old.id, sent.id]],
+    );
+    const cut = await app.pool.query<{ id: string }>(
+      `INSERT INTO attachments (conversation_id, uploader_id, name, created_at)
+       VALUES ($1, $2, 'cut.pdf', now() - interval '2 hours') RETURNING id`,
+      [chat, ann.id],
+    );
+    expect(await sweep(app.pool)).toBeGreaterThanOrEqual(2);
+    const { rows } = await app.pool.query<{ id: string }>(
+      'SELECT id FROM attachments WHERE id = ANY($1)',
+      [[sent.id, old.id, fresh.id, cut.rows[0]!.id]],
+    );
+    expect(rows.map((r) => r.id).sort()).toEqual([sent.id, fresh.id].sort());
+    const orphans = await app.pool.query(
+      'SELECT 1 FROM attachment_chunks c WHERE NOT EXISTS (SELECT 1 FROM attachments a WHERE a.id = c.attachment_id)',
+    );
+    expect(orphans.rowCount).toBe(0);
+    // An expired upload can no longer be sent.
+    const late = await uploaded(ann.agent, chat, { data: pdf(), name: 'late.pdf' });
+    await app.pool.query(
+      `UPDATE attachments SET created_at = now() - interval '25 hours' WHERE id = $1`,
+      [late.id],
+    );
+    expect(await sendWith('late', [late.id])).toMatchObject({
+      ok: false,
+      error: { code: 'invalid' },
+    });
+  });
+
+  it('a deleted message takes its files and their bytes with it (deleted row, or marked deleted)', async () => {
+    for (const how of ['row', 'mark'] as const) {
+      const a = await uploaded(ann.agent, chat, { data: await png(), name: `${how}.png` });
+      const ack = await sendWith(how, [a.id]);
+      if (!ack.ok) throw new Error('send failed');
+      if (how === 'row')
+        await app.pool.query('DELETE FROM messages WHERE id = $1', [ack.message.id]);
+      else
+        await app.pool.query('UPDATE messages SET deleted_at = now() WHERE id = $1', [
+          ack.message.id,
+        ]);
+      const left = await app.pool.query<{ n: number }>(
+        `SELECT (SELECT count(*) FROM attachments WHERE id = $1)::int + (SELECT count(*) FROM attachment_chunks WHERE attachment_id = $1)::int AS n`,
+        [a.id],
+      );
+      expect(left.rows[0]!.n, how).toBe(0);
+      expect((await bo.agent.get(`/attachments/${a.id}`)).status, how).toBe(404);
+    }
+  });
+});
