@@ -18,6 +18,7 @@ import { accountRoutes } from './features/accounts/routes.js';
 import { pageRoutes } from './features/conversations/pages.js';
 import { createCsrf } from './core/http/csrf.js';
 import { makeLimits } from './core/http/limits.js';
+import { searchRoutes } from './features/search/routes.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -158,6 +159,7 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
   app.use(accountRoutes(ctx, limits));
   app.use(pageRoutes(ctx));
   app.use(conversationRoutes(ctx));
+  app.use(searchRoutes(ctx));
 
   app.use((_req, _res, next) =>
     next(new AppError(404, 'There is no page at this address.', 'not_found')),

@@ -14,11 +14,11 @@ function conversationId(raw: unknown): number {
   return parsed.data;
 }
 
-function beforeParam(raw: unknown): number | undefined {
+function beforeParam(raw: unknown, name = 'before'): number | undefined {
   if (raw === undefined) return undefined;
   const parsed = idSchema.safeParse(raw);
   if (!parsed.success)
-    throw new AppError(400, 'That "before" value is not a message id.', 'invalid');
+    throw new AppError(400, `That "${name}" value is not a message id.`, 'invalid');
   return parsed.data;
 }
 
@@ -28,6 +28,7 @@ async function renderConversation(
   id: number,
   opts: {
     before?: number;
+    around?: number;
     draft?: string;
     error?: string;
     status?: number;
@@ -35,7 +36,7 @@ async function renderConversation(
   } = {},
 ) {
   const me = userId(res);
-  const view = await conversations.conversationView(ctx, me, id, opts.before);
+  const view = await conversations.conversationView(ctx, me, id, opts.before, opts.around);
   const [online, inbox] = await Promise.all([
     ctx.notify.onlineAmong(view.others.map((o) => o.id)),
     conversations.inbox(ctx, me), // the desktop's left pane
@@ -47,7 +48,7 @@ async function renderConversation(
   );
   res.status(opts.status ?? 200).render('conversation', {
     ...view,
-    before: opts.before,
+    foundId: opts.around,
     draft: opts.draft ?? '',
     error: opts.error,
     clientId: randomUUID(),
@@ -81,6 +82,7 @@ export function conversationRoutes(ctx: AppContext): Router {
   r.get('/conversations/:id', async (req, res) => {
     await renderConversation(ctx, res, conversationId(req.params.id), {
       before: beforeParam(req.query.before),
+      around: beforeParam(req.query.around, 'around'),
       fromElsewhere: arrivedFromElsewhere(req),
     });
   });

@@ -9,6 +9,7 @@ import { mayWatch } from '../friends/policy.js';
 import { emailSchema, parseFields } from '../../core/validation.js';
 import * as messages from '../messages/db.js';
 import { PAGE_SIZE, toDto } from '../messages/service.js';
+import { listAround } from '../search/db.js';
 
 export type SearchResult =
   | {
@@ -69,13 +70,17 @@ export async function conversationView(
   meId: number,
   conversationId: number,
   before?: number,
+  /** A search result opened: the history around this message (search/db.ts listAround). */
+  around?: number,
 ) {
   const access = await accessConversation(ctx, { id: meId }, conversationId, 'read');
   // Access was just decided: read the page directly.
   const [conversation, members, page] = await Promise.all([
     conversations.findConversationFor(ctx.db, conversationId, meId),
     conversations.listMembers(ctx.db, conversationId),
-    messages.listHistory(ctx.db, conversationId, before ?? Number.MAX_SAFE_INTEGER, PAGE_SIZE),
+    around === undefined
+      ? messages.listHistory(ctx.db, conversationId, before ?? Number.MAX_SAFE_INTEGER, PAGE_SIZE)
+      : aroundPage(ctx, meId, conversationId, around),
   ]);
   if (!conversation) throw notFound('That conversation'); // left in the meantime
   const history = { messages: page.messages.map((m) => toDto(m)), hasMore: page.hasMore };
@@ -100,5 +105,19 @@ export async function conversationView(
     myState: access.state,
     talkedBothWays,
     ...history,
+    /** Set when the page is not the newest one (an older page, or a window around a message). */
+    before: 'before' in page ? page.before : before,
+  };
+}
+
+/** A window around a found message; with newer ones beyond it, it is an older page. */
+async function aroundPage(ctx: AppContext, meId: number, conversationId: number, around: number) {
+  const found = await listAround(ctx.db, meId, conversationId, around, PAGE_SIZE / 2);
+  if (!found.messages.length) throw notFound('That message');
+  const last = found.messages[found.messages.length - 1]!.id;
+  return {
+    messages: found.messages,
+    hasMore: found.hasOlder,
+    before: found.hasNewer ? last + 1 : undefined,
   };
 }
