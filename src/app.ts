@@ -19,6 +19,8 @@ import { pageRoutes } from './features/conversations/pages.js';
 import { createCsrf } from './core/http/csrf.js';
 import { makeLimits } from './core/http/limits.js';
 import { searchRoutes } from './features/search/routes.js';
+import { exportRoutes } from './features/export/routes.js';
+import { notificationRoutes } from './features/notifications/routes.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -156,6 +158,8 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
 
   const limits = makeLimits(ctx, config.rateLimit);
   app.use(friendRoutes(ctx));
+  app.use(notificationRoutes(ctx)); // before the account page: it adds what that page shows
+  app.use(exportRoutes(ctx, config.rateLimit));
   app.use(accountRoutes(ctx, limits));
   app.use(pageRoutes(ctx));
   app.use(conversationRoutes(ctx));

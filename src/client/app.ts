@@ -4,6 +4,7 @@ import { connectSocket } from './socket.js';
 import { debounce, localizeTimes } from './util.js';
 import { startChat } from './chat.js';
 import { watchRefusals } from './refusal.js';
+import { notifyInTabs, setupNotifyButton } from './notifications.js';
 
 function main() {
   localizeTimes();
@@ -12,6 +13,7 @@ function main() {
 
   const socket = connectSocket();
   watchRefusals(socket);
+  setupNotifyButton();
   const baseTitle = document.title;
   const setUnread = (n: number) => {
     document.title = n > 0 ? `(${n > 99 ? '99+' : n}) ${baseTitle}` : baseTitle;
@@ -60,6 +62,7 @@ function main() {
   if (inbox) setUnread(Number(inbox.dataset.unreadTotal ?? 0));
 
   const log = document.getElementById('log');
+  notifyInTabs(socket, me, log ? Number(log.dataset.conversationId) : undefined);
   if (log) startChat(socket, log, me, refreshCounts);
 }
 

@@ -41,6 +41,19 @@ const schema = z
     // Higher: a household, an office or a phone carrier shares one address.
     SOCKETS_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(200),
     SESSION_CHECK_SECONDS: z.coerce.number().int().min(1).max(600).default(120),
+    // Web Push (issue 16): the server's VAPID pair, base64url; made and kept in DATA_DIR if unset.
+    VAPID_PUBLIC_KEY: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{80,100}$/, 'must be a base64url P-256 public key')
+      .optional(),
+    VAPID_PRIVATE_KEY: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{40,50}$/, 'must be a base64url P-256 private key')
+      .optional(),
+    VAPID_SUBJECT: z
+      .string()
+      .regex(/^(mailto:|https:\/\/)\S+$/, 'must be a mailto: or https:// address')
+      .default('mailto:webmaster@localhost'),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production') {
@@ -57,6 +70,12 @@ const schema = z
           message: 'is required in production',
         });
     }
+    if (!env.VAPID_PUBLIC_KEY !== !env.VAPID_PRIVATE_KEY)
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.VAPID_PUBLIC_KEY ? 'VAPID_PRIVATE_KEY' : 'VAPID_PUBLIC_KEY'],
+        message: 'is required with the other VAPID key',
+      });
     if (env.SOCKET_ADAPTER === 'redis' && !env.REDIS_URL)
       ctx.addIssue({
         code: 'custom',
@@ -87,6 +106,7 @@ export interface Config {
   socketsPerAddress: number;
   /** How often every open socket's session is checked against the table. */
   sessionSweepMs: number;
+  vapid: { publicKey: string | undefined; privateKey: string | undefined; subject: string };
 }
 
 export class ConfigError extends Error {
@@ -128,6 +148,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     socketsPerUser: env.SOCKETS_PER_USER,
     socketsPerAddress: env.SOCKETS_PER_ADDRESS,
     sessionSweepMs: env.SESSION_CHECK_SECONDS * 1000,
+    vapid: {
+      publicKey: env.VAPID_PUBLIC_KEY,
+      privateKey: env.VAPID_PRIVATE_KEY,
+      subject: env.VAPID_SUBJECT,
+    },
   };
 }
 

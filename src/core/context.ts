@@ -7,6 +7,7 @@ import { Notify } from './realtime/notify.js';
 import { EmailLookupBudget, RateLimiter } from './rate-limit.js';
 import { MessageWriter } from '../features/messages/writer.js';
 import { MemberCache } from '../features/conversations/member-cache.js';
+import { Pusher, type VapidKeys } from '../features/notifications/pusher.js';
 
 /** What every service needs. */
 export interface AppContext {
@@ -18,6 +19,8 @@ export interface AppContext {
   presenceGraceMs: number;
   writer: MessageWriter;
   members: MemberCache;
+  /** Web Push to browsers with no tab open (off without VAPID keys). */
+  push: Pusher;
   limits: {
     send: RateLimiter;
     typing: RateLimiter;
@@ -36,18 +39,22 @@ export interface ContextOptions {
   presenceGraceMs?: number;
   /** The limiters' clock (ms); tests pass one they move by hand. */
   clock?: () => number;
+  /** Web Push's key pair (server.ts: features/notifications/vapid.ts); none: push is off. */
+  vapid?: VapidKeys;
 }
 
 export function createContext(opts: ContextOptions): AppContext {
   const { config, logger } = opts;
+  const notify = opts.notify ?? new Notify();
   return {
     db: opts.db,
     logger,
-    notify: opts.notify ?? new Notify(),
+    notify,
     bcryptCost: config.bcryptCost,
     presenceGraceMs: opts.presenceGraceMs ?? 5_000,
     writer: new MessageWriter(opts.db, logger),
     members: new MemberCache(),
+    push: new Pusher(opts.db, notify, logger, { vapid: opts.vapid }),
     limits: {
       // A person types far slower; a script that floods gets rate_limited.
       send: new RateLimiter(30, 5, config.rateLimit, opts.clock),

@@ -19,6 +19,8 @@ export interface ConversationRow {
   title: string | null;
   lastMessageId: number | null;
   myLastRead: number;
+  /** Muted by this user: counted unread, never notified. */
+  muted: boolean;
 }
 
 export const directKey = (a: number, b: number) => (a < b ? `${a}:${b}` : `${b}:${a}`);
@@ -67,7 +69,7 @@ export async function findConversationFor(
 ): Promise<ConversationRow | undefined> {
   const { rows } = await db.query<ConversationRow>(
     `SELECT c.id, c.kind, c.title, c.last_message_id AS "lastMessageId",
-            me.last_read_message_id AS "myLastRead"
+            me.last_read_message_id AS "myLastRead", me.muted
      FROM conversations c JOIN conversation_members me ON me.conversation_id = c.id AND me.user_id = $2
      WHERE c.id = $1`,
     [conversationId, userId],

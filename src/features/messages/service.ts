@@ -62,7 +62,11 @@ export async function sendMessage(
   }
   const dto = toDto(row, sender.displayName);
   // To the members at the commit, not the cached list: one removed since hears nothing.
-  if (created) ctx.notify.messageNew(deliverTo(access.members, sender.id, memberIds), dto);
+  if (created) {
+    const recipients = deliverTo(access.members, sender.id, memberIds);
+    ctx.notify.messageNew(recipients, dto);
+    ctx.push.messageSent(recipients, dto); // Web Push to those with no tab open
+  }
   if (marks) {
     marks.done = trace.now();
     trace.finish(marks);
@@ -112,6 +116,7 @@ export async function markRead(ctx: AppContext, userId: number, input: unknown):
     data.messageId,
   );
   if (mark !== undefined) {
+    ctx.push.read(userId, data.conversationId, mark); // withdraws what was pushed
     // "Seen" only for those who may watch the reader; the reader's own tabs always.
     ctx.notify.conversationRead(watchersIn(members, userId), {
       conversationId: data.conversationId,
