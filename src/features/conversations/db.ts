@@ -11,6 +11,8 @@ export interface InboxRow {
   lastSenderId: number | null;
   lastAt: Date | null;
   unread: number;
+  /** Muted: still counted unread, shown quieter. */
+  muted: boolean;
 }
 
 export interface ConversationRow {
@@ -136,7 +138,7 @@ export async function listInbox(db: Db, userId: number, limit = 50): Promise<Inb
   const { rows } = await db.query<InboxRow>(
     `SELECT c.id, c.kind, c.title,
             other.id AS "otherId", other.display_name AS "otherName",
-            m.body AS "lastBody", m.sender_id AS "lastSenderId", m.created_at AS "lastAt",
+            m.body AS "lastBody", m.sender_id AS "lastSenderId", m.created_at AS "lastAt", me.muted,
             (SELECT count(*)::int FROM (
                SELECT 1 FROM messages x
                WHERE x.conversation_id = c.id AND x.id > me.last_read_message_id
