@@ -145,13 +145,17 @@ async function load(db: pg.Pool) {
     FROM (SELECT conversation_id, max(id) m FROM messages GROUP BY 1) x WHERE x.conversation_id = c.id`);
   const loaded = Date.now() - t0;
   const t1 = Date.now();
-  await db.query(`SET maintenance_work_mem = '256MB'`);
+  // One statement string: SET and the build run on the same connection.
   await db.query(
-    `CREATE INDEX messages_body_words_idx ON messages USING gin (to_tsvector('simple', body))`,
+    `SET maintenance_work_mem = '256MB';
+     CREATE INDEX messages_body_words_idx ON messages USING gin (to_tsvector('simple', body))`,
   );
   const wordsIdx = Date.now() - t1;
   const t2 = Date.now();
-  await db.query('CREATE INDEX messages_body_trgm_idx ON messages USING gin (body gin_trgm_ops)');
+  await db.query(
+    `SET maintenance_work_mem = '256MB';
+     CREATE INDEX messages_body_trgm_idx ON messages USING gin (body gin_trgm_ops)`,
+  );
   const trgmIdx = Date.now() - t2;
   await db.query('VACUUM ANALYZE');
   const size = await db.query<{ t: string; w: string; g: string }>(
