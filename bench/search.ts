@@ -291,7 +291,27 @@ async function insertRate(db: pg.Pool, label: string) {
   return perSecond;
 }
 
+const KEEP = process.argv.includes('--keep');
+
+/** `--reuse URL`: only the searches, on a database a `--keep` run left loaded. */
+async function searchOnly(url: string) {
+  const db = new pg.Pool({ connectionString: url, max: 2 });
+  try {
+    const search = await searches(db);
+    for (const r of search.rows)
+      console.log(
+        `${r.kind.padEnd(20)} p50 ${r.p50.toFixed(1)}  p95 ${r.p95.toFixed(1)}  max ${r.max.toFixed(1)}`,
+      );
+    console.log(`all p50 ${search.overall.p50.toFixed(1)} p95 ${search.overall.p95.toFixed(1)}`);
+    console.log(search.plan.join('\n'));
+  } finally {
+    await db.end();
+  }
+}
+
 async function main() {
+  const reuse = process.argv.indexOf('--reuse');
+  if (reuse > 0) return searchOnly(process.argv[reuse + 1]!);
   const started = Date.now();
   const target = await database();
   log(`database: ${target.mode}`);
@@ -346,7 +366,8 @@ async function main() {
     log(`wrote bench/results/search.json (${result.totalSeconds.toFixed(0)} s in all)`);
   } finally {
     await db.end();
-    await target.drop();
+    if (KEEP && process.env.DATABASE_URL) log(`kept ${target.url} (--reuse it; drop it after)`);
+    else await target.drop();
   }
 }
 
