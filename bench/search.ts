@@ -320,9 +320,13 @@ async function main() {
     await migrate(db);
     const loaded = await load(db);
     const search = await searches(db);
-    const withIndexes = await insertRate(db, 'with the search indexes');
-    await db.query('DROP INDEX messages_body_words_idx, messages_body_trgm_idx');
-    const withoutIndexes = await insertRate(db, 'without them');
+    let withIndexes = NaN;
+    let withoutIndexes = NaN;
+    if (!process.argv.includes('--no-inserts')) {
+      withIndexes = await insertRate(db, 'with the search indexes');
+      await db.query('DROP INDEX messages_body_words_idx, messages_body_trgm_idx');
+      withoutIndexes = await insertRate(db, 'without them');
+    }
     const server = await db.query<{ v: string }>(`SELECT current_setting('server_version') v`);
     const result = {
       at: new Date().toISOString(),
