@@ -83,15 +83,13 @@ describe.skipIf(!hasChromium)('search in a browser', () => {
 const HIDDEN_AND_RECORDED = () => {
   const w = window as unknown as { __notes: Array<{ title: string; body?: string; tag?: string }> };
   w.__notes = [];
-  class Recorded {
-    static permission = 'granted';
-    static requestPermission = () => Promise.resolve('granted');
-    onclick: (() => void) | null = null;
-    constructor(title: string, opts: { body?: string; tag?: string } = {}) {
-      w.__notes.push({ title, ...opts });
-    }
-    close() {}
+  // A plain function, not a class: the script is sent to the page as its source text.
+  function Recorded(title: string, opts: { body?: string; tag?: string } = {}) {
+    w.__notes.push({ title, ...opts });
   }
+  Recorded.permission = 'granted';
+  Recorded.requestPermission = () => Promise.resolve('granted');
+  (Recorded.prototype as { close?: () => void }).close = () => undefined;
   Object.defineProperty(window, 'Notification', { value: Recorded, configurable: true });
   Object.defineProperty(document, 'visibilityState', { get: () => 'hidden', configurable: true });
   Object.defineProperty(document, 'hidden', { get: () => true, configurable: true });
