@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { Router, type RequestHandler, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { AppContext } from '../../core/context.js';
@@ -33,7 +32,15 @@ function writerFor(res: Response): Write {
   return async (chunk) => {
     if (res.destroyed) throw new Error('export: the download was closed');
     if (res.write(chunk)) return;
-    await Promise.race([once(res, 'drain'), once(res, 'close')]);
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
   };
 }
 
