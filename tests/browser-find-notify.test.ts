@@ -66,7 +66,15 @@ describe.skipIf(!hasChromium)('search in a browser', () => {
       const found = page.locator('.msg.found');
       await expect.poll(() => found.textContent()).toContain('kayak trip');
       await expect.poll(() => found.isVisible()).toBe(true);
-      await expect.poll(async () => (await found.boundingBox())?.y ?? -1).toBeGreaterThan(0);
+      // On screen, whole: between the top and the bottom of the window.
+      await expect
+        .poll(() =>
+          found.evaluate((e) => {
+            const r = e.getBoundingClientRect();
+            return r.top >= -1 && r.bottom <= window.innerHeight + 1;
+          }),
+        )
+        .toBe(true);
       await shot(page, `find-notify-opened-${name}`);
     });
   }

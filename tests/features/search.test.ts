@@ -20,9 +20,9 @@ const search = (u: TestUser, q: string, extra = '') =>
 
 /** The bodies (text, marks stripped) of the results on a page, in page order. */
 function found(html: string): string[] {
-  return [
-    ...html.matchAll(/<span class="hit-body">[\s\S]*?<\/span>\s*([\s\S]*?)<\/span>\s*<\/a>/g),
-  ].map((m) => m[1]!.replace(/<\/?mark>/g, '').trim());
+  return [...html.matchAll(/<span class="hit-text">([\s\S]*?)<\/span>/g)].map((m) =>
+    m[1]!.replace(/<\/?mark>/g, '').trim(),
+  );
 }
 
 /** A group made the way the groups feature stores one: members with their history window. */

@@ -22,6 +22,8 @@ export interface SearchHit {
   conversationName: string;
   senderName: string;
   mine: boolean;
+  /** In a group the sender is named; in a direct chat the conversation's name says who. */
+  isGroup: boolean;
   createdAt: Date;
   segments: Segment[];
 }
@@ -59,6 +61,7 @@ export async function searchMessages(
       conversationName: r.title ?? r.others ?? DELETED_USER,
       senderName: r.senderId === null ? DELETED_USER : (r.senderName ?? DELETED_USER),
       mine: r.senderId === userId,
+      isGroup: r.kind === 'group',
       createdAt: r.createdAt,
       segments: highlight(r.body, parsed.terms),
     })),
