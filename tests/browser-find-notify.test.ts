@@ -75,6 +75,12 @@ describe.skipIf(!hasChromium)('search in a browser', () => {
           }),
         )
         .toBe(true);
+      // The conversation's header stays in view above it (the page itself did not scroll).
+      await expect
+        .poll(() =>
+          page.locator('.chat-head h1').evaluate((e) => e.getBoundingClientRect().top >= 0),
+        )
+        .toBe(true);
       await shot(page, `find-notify-opened-${name}`);
     });
   }

@@ -316,8 +316,12 @@ export function startChat(
   // Opens at the first unread message (the divider stays until the conversation is left).
   const unreadDivider = document.getElementById('unread');
   const linked = location.hash && location.hash !== '#unread' ? location.hash.slice(1) : '';
-  if (linked && document.getElementById(linked)) scrollLogTo(log, document.getElementById(linked)!);
-  else if (unreadDivider && latest) unreadDivider.scrollIntoView({ block: 'start' });
+  const target = linked ? document.getElementById(linked) : null;
+  if (target) {
+    scrollLogTo(log, target);
+    // The browser's own jump to the #fragment may come after this script: place it again.
+    window.addEventListener('load', () => scrollLogTo(log, target), { once: true });
+  } else if (unreadDivider && latest) unreadDivider.scrollIntoView({ block: 'start' });
   else if (latest) toBottom();
 }
 
