@@ -247,7 +247,11 @@ describe('the query and the highlighter', () => {
       terms: ['big kayak', 'ab'],
       substrings: ['big kayak'],
       excluded: ['canoe'],
+      substringsSuffice: false,
     });
+    // Plain words of 3+ characters: the substring match alone finds every full-text match.
+    expect(parseQuery('kayak trip -rain').substringsSuffice).toBe(true);
+    expect(parseQuery('kayak ok').substringsSuffice).toBe(false);
   });
 
   it('marks every match, case-insensitively, on the original text', () => {

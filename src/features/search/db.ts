@@ -30,7 +30,13 @@ export function searchSql(q: ParsedQuery): { sql: string; params: unknown[] } {
   };
   const parts = q.substrings.map((t) => `m.body ILIKE ${like(t)}`);
   const not = q.excluded.map((t) => `m.body NOT ILIKE ${like(t)}`);
-  const substring = parts.length ? `OR (${[...parts, ...not].join(' AND ')})` : '';
+  const substring = [...parts, ...not].join(' AND ');
+  const words = `to_tsvector('simple', m.body) @@ websearch_to_tsquery('simple', $3)`;
+  const match = q.substringsSuffice
+    ? `(${substring} AND $3::text IS NOT NULL)`
+    : parts.length
+      ? `(${words} OR (${substring}))`
+      : `(${words})`;
   const sql = `SELECT m.id, m.conversation_id AS "conversationId", m.sender_id AS "senderId",
       u.display_name AS "senderName", m.body, m.created_at AS "createdAt", c.kind, c.title,
       (SELECT string_agg(ou.display_name, ', ' ORDER BY ou.id)
@@ -40,7 +46,7 @@ export function searchSql(q: ParsedQuery): { sql: string; params: unknown[] } {
     JOIN conversations c ON c.id = m.conversation_id
     LEFT JOIN users u ON u.id = m.sender_id
     WHERE m.id < $2
-      AND (to_tsvector('simple', m.body) @@ websearch_to_tsquery('simple', $3) ${substring})
+      AND ${match}
       AND ${readableBy('m', '$1')}
       AND ${notFromBlocked('m', '$1')}
     ORDER BY m.id DESC

@@ -17,25 +17,44 @@ export interface ParsedQuery {
   substrings: string[];
   /** -excluded terms: a substring match must not contain them either. */
   excluded: string[];
+  /**
+   * Only words of 3+ characters (no "phrase", no or): every full-text match then also contains
+   * each term, so the substring match alone finds the same and more, without parsing each
+   * message's words (to_tsvector) on the way.
+   */
+  substringsSuffice: boolean;
 }
 
 export function parseQuery(raw: string): ParsedQuery {
   const text = raw.trim().slice(0, MAX_QUERY);
   const terms: string[] = [];
   const excluded: string[] = [];
+  let phraseOrOr = false;
   // A "phrase", or a run of characters without spaces; a leading - excludes it.
   for (const match of text.matchAll(/(-?)"([^"]*)"?|(-?)(\S+)/gu)) {
     const negated = (match[1] ?? match[3]) === '-';
     const term = (match[2] ?? match[4] ?? '').trim();
-    if (!term || (!negated && /^or$/i.test(term))) continue;
+    if (!term) continue;
+    if (!negated && /^or$/i.test(term)) {
+      phraseOrOr = true;
+      continue;
+    }
+    if (match[2] !== undefined && /\s/.test(term)) phraseOrOr = true;
     (negated ? excluded : terms).push(term);
   }
   const long = (t: string) => [...t].length >= MIN_SUBSTRING;
+  const kept = terms.slice(0, MAX_TERMS);
   return {
     text,
-    terms: terms.slice(0, MAX_TERMS),
-    substrings: terms.slice(0, MAX_TERMS).filter(long),
+    terms: kept,
+    substrings: kept.filter(long),
     excluded: excluded.slice(0, MAX_TERMS).filter(long),
+    substringsSuffice:
+      !phraseOrOr &&
+      kept.length > 0 &&
+      kept.every(long) &&
+      terms.length <= MAX_TERMS &&
+      excluded.every(long),
   };
 }
 
