@@ -29,6 +29,9 @@ import {
   attachmentRoutes,
   attachmentUploadRoutes,
 } from './features/attachments/routes.js';
+import { searchRoutes } from './features/search/routes.js';
+import { exportRoutes } from './features/export/routes.js';
+import { notificationRoutes } from './features/notifications/routes.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -174,12 +177,15 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
 
   const limits = makeLimits(ctx, config.rateLimit);
   app.use(friendRoutes(ctx));
+  app.use(notificationRoutes(ctx)); // before the account page: it adds what that page shows
+  app.use(exportRoutes(ctx, config.rateLimit));
   app.use(accountRoutes(ctx, limits));
   app.use(pageRoutes(ctx));
   app.use(groupRoutes(ctx));
   app.use(conversationRoutes(ctx));
   app.use(messageChangeRoutes(ctx));
   app.use(attachmentRoutes(ctx));
+  app.use(searchRoutes(ctx));
 
   app.use((_req, _res, next) =>
     next(new AppError(404, 'There is no page at this address.', 'not_found')),

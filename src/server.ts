@@ -16,6 +16,7 @@ import { createSession } from './core/http/session.js';
 import { listenForMemberChanges } from './features/conversations/member-events.js';
 import { createSocketServer } from './core/realtime/socket.js';
 import { attachAdapter } from './core/realtime/adapter.js';
+import { vapidKeysFor } from './features/notifications/vapid.js';
 
 async function sessionSecretFor(config: Config, log: Logger): Promise<string> {
   if (config.sessionSecret) return config.sessionSecret;
@@ -89,10 +90,12 @@ export async function main(): Promise<void> {
     if (applied.length) log.info(`applied migrations: ${applied.join(', ')}`);
 
     const sessionSecret = await sessionSecretFor(config, log);
-    const ctx = createContext({ config, db: pool, logger: log });
+    const vapid = await vapidKeysFor(config, log);
+    const ctx = createContext({ config, db: pool, logger: log, vapid });
     const session = createSession({ pool, secret: sessionSecret, secure: config.isProduction });
     await track(listenForMemberChanges(pool, ctx.members, log));
     await track(async () => session.store.close());
+    await track(() => ctx.push.idle()); // after the writer: sends the pushes its last acks queued
     await track(() => ctx.writer.close()); // acks what is queued before the pool ends
     const stopSweeping = startSweeping(ctx); // uploads never sent, removed after a day
     await track(() => Promise.resolve(stopSweeping()));

@@ -98,7 +98,9 @@ function foreignOwned(url: string) {
        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'S', 'v') AND pg_get_userbyid(c.relowner) <> 'chat_app'
      UNION ALL
      SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-       WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> 'chat_app'`,
+       WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> 'chat_app'
+         -- an extension's own functions (pg_trgm, made as the bootstrap superuser) are not the app's
+         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')`,
   );
 }
 

@@ -6,6 +6,7 @@ import { startChat } from './chat.js';
 import { watchRefusals } from './refusal.js';
 import { enablePaneSwitching } from './panes.js';
 import { scopeSocket } from './scoped.js';
+import { claimScreen, notifyInTabs, setupNotifyButton } from './notifications.js';
 
 function main() {
   localizeTimes();
@@ -14,6 +15,7 @@ function main() {
 
   const socket = connectSocket();
   watchRefusals(socket);
+  setupNotifyButton();
   let baseTitle = document.title;
   let unread = 0;
   const setUnread = (n: number) => {
@@ -67,9 +69,12 @@ function main() {
   // The conversation on screen, with what it listens to; the desktop's two panes swap it
   // for another without a reload (panes.ts), so leaving must stop it.
   let current = new AbortController();
+  notifyInTabs(socket, me);
   const openChat = () => {
     const log = document.getElementById('log');
-    if (log) startChat(scopeSocket(socket, current.signal), log, me, refreshCounts, current.signal);
+    if (!log) return;
+    claimScreen(Number(log.dataset.conversationId), current.signal);
+    startChat(scopeSocket(socket, current.signal), log, me, refreshCounts, current.signal);
   };
   openChat();
   enablePaneSwitching({

@@ -459,8 +459,24 @@ export function startChat(
   log.classList.add('live'); // the script places the scroll itself from here on
   // Opens at the first unread message (the divider stays until the conversation is left).
   const unreadDivider = document.getElementById('unread');
-  if (location.hash && location.hash !== '#unread')
-    document.getElementById(location.hash.slice(1))?.scrollIntoView({ block: 'end' });
-  else if (unreadDivider && latest) unreadDivider.scrollIntoView({ block: 'start' });
+  const linked = location.hash && location.hash !== '#unread' ? location.hash.slice(1) : '';
+  const target = linked ? document.getElementById(linked) : null;
+  if (target) {
+    scrollLogTo(log, target);
+    // The browser's own jump to the #fragment may come after this script: place it again.
+    window.addEventListener('load', () => scrollLogTo(log, target), { once: true });
+  } else if (unreadDivider && latest) unreadDivider.scrollIntoView({ block: 'start' });
   else if (latest) toBottom();
+}
+
+/**
+ * A linked message (a search result, a sent form's #m…) in the middle of the log. Only the log
+ * scrolls: the browser's own jump to the #fragment also scrolled the page's boxes, whose
+ * overflow is hidden, and took the header out of view.
+ */
+function scrollLogTo(log: HTMLElement, target: HTMLElement) {
+  for (let box = log.parentElement; box; box = box.parentElement) box.scrollTop = 0;
+  document.scrollingElement?.scrollTo(0, 0);
+  const offset = target.getBoundingClientRect().top - log.getBoundingClientRect().top;
+  log.scrollTop += offset - Math.max(0, (log.clientHeight - target.offsetHeight) / 2);
 }

@@ -60,6 +60,19 @@ const schema = z
       .min(1024)
       .max(2 ** 50)
       .default(1024 ** 3),
+    // Web Push (issue 16): the server's VAPID pair, base64url; made and kept in DATA_DIR if unset.
+    VAPID_PUBLIC_KEY: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{80,100}$/, 'must be a base64url P-256 public key')
+      .optional(),
+    VAPID_PRIVATE_KEY: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{40,50}$/, 'must be a base64url P-256 private key')
+      .optional(),
+    VAPID_SUBJECT: z
+      .string()
+      .regex(/^(mailto:|https:\/\/)\S+$/, 'must be a mailto: or https:// address')
+      .default('mailto:webmaster@localhost'),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production') {
@@ -76,6 +89,12 @@ const schema = z
           message: 'is required in production',
         });
     }
+    if (!env.VAPID_PUBLIC_KEY !== !env.VAPID_PRIVATE_KEY)
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.VAPID_PUBLIC_KEY ? 'VAPID_PRIVATE_KEY' : 'VAPID_PUBLIC_KEY'],
+        message: 'is required with the other VAPID key',
+      });
     if (env.SOCKET_ADAPTER === 'redis' && !env.REDIS_URL)
       ctx.addIssue({
         code: 'custom',
@@ -110,6 +129,7 @@ export interface Config {
   /** The most members a group may have. */
   groupMaxMembers: number;
   attachments: AttachmentLimits;
+  vapid: { publicKey: string | undefined; privateKey: string | undefined; subject: string };
 }
 
 export interface AttachmentLimits {
@@ -167,6 +187,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     sessionSweepMs: env.SESSION_CHECK_SECONDS * 1000,
     groupMaxMembers: env.GROUP_MAX_MEMBERS,
     attachments: { maxBytes: env.ATTACHMENT_MAX_BYTES, quotaBytes: env.ATTACHMENT_QUOTA_BYTES },
+    vapid: {
+      publicKey: env.VAPID_PUBLIC_KEY,
+      privateKey: env.VAPID_PRIVATE_KEY,
+      subject: env.VAPID_SUBJECT,
+    },
   };
 }
 

@@ -8,6 +8,7 @@ import { EmailLookupBudget, RateLimiter } from './rate-limit.js';
 import { MessageWriter } from '../features/messages/writer.js';
 import { MemberCache } from '../features/conversations/member-cache.js';
 import { PgBlobStore, type BlobStore } from '../features/attachments/storage.js';
+import { Pusher, type VapidKeys } from '../features/notifications/pusher.js';
 
 /** What every service needs. */
 export interface AppContext {
@@ -25,6 +26,8 @@ export interface AppContext {
   files: BlobStore;
   /** Size limit per file and storage quota per person; tests may lower them. */
   attachments: AttachmentLimits;
+  /** Web Push to browsers with no tab open (off without VAPID keys). */
+  push: Pusher;
   limits: {
     send: RateLimiter;
     typing: RateLimiter;
@@ -46,14 +49,17 @@ export interface ContextOptions {
   presenceGraceMs?: number;
   /** The limiters' clock (ms); tests pass one they move by hand. */
   clock?: () => number;
+  /** Web Push's key pair (server.ts: features/notifications/vapid.ts); none: push is off. */
+  vapid?: VapidKeys;
 }
 
 export function createContext(opts: ContextOptions): AppContext {
   const { config, logger } = opts;
+  const notify = opts.notify ?? new Notify();
   return {
     db: opts.db,
     logger,
-    notify: opts.notify ?? new Notify(),
+    notify,
     bcryptCost: config.bcryptCost,
     presenceGraceMs: opts.presenceGraceMs ?? 5_000,
     writer: new MessageWriter(opts.db, logger, { lanes: config.writerLanes }),
@@ -61,6 +67,7 @@ export function createContext(opts: ContextOptions): AppContext {
     groupMaxMembers: config.groupMaxMembers ?? 256,
     files: new PgBlobStore(opts.db),
     attachments: { ...(config.attachments ?? DEFAULT_ATTACHMENT_LIMITS) },
+    push: new Pusher(opts.db, notify, logger, { vapid: opts.vapid }),
     limits: {
       // A person types far slower; a script that floods gets rate_limited.
       send: new RateLimiter(30, 5, config.rateLimit, opts.clock),

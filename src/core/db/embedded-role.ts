@@ -49,6 +49,8 @@ BEGIN
   FOR r IN SELECT p.oid::regprocedure AS obj FROM pg_proc p
       JOIN pg_namespace n ON n.oid = p.pronamespace
     WHERE n.nspname = 'public' AND p.proowner <> '${APP_ROLE}'::regrole
+      -- An extension's functions (pg_trgm) stay as the extension made them.
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
   LOOP
     EXECUTE format('ALTER ROUTINE %s OWNER TO ${APP_ROLE}', r.obj);
   END LOOP;

@@ -21,6 +21,8 @@ export interface InboxRow {
   unread: number;
   /** An unread message in this group mentions the user. */
   mentioned: boolean;
+  /** Muted: still counted unread, shown quieter. */
+  muted: boolean;
 }
 
 export interface ConversationRow {
@@ -38,6 +40,8 @@ export interface ConversationRow {
   addedByName: string | null;
   /** A former member who left (rather than was removed): the last line they read is theirs. */
   iLeft: boolean;
+  /** Muted by this user: counted unread, never notified. */
+  muted: boolean;
 }
 
 export const directKey = (a: number, b: number) => (a < b ? `${a}:${b}` : `${b}:${a}`);
@@ -90,7 +94,7 @@ export async function findConversationFor(
             me.history_to AS "myHistoryTo", c.members_can_add AS "membersCanAdd",
             (SELECT u.display_name FROM users u WHERE u.id = me.added_by) AS "addedByName",
             coalesce((SELECT x.sender_id = me.user_id FROM messages x WHERE x.id = me.history_to),
-                     false) AS "iLeft"
+                     false) AS "iLeft", me.muted
      FROM conversations c JOIN conversation_members me ON me.conversation_id = c.id AND me.user_id = $2
      WHERE c.id = $1`,
     [conversationId, userId],
@@ -185,6 +189,7 @@ export async function listInbox(db: Db, userId: number, limit = 50): Promise<Inb
             m.kind AS "lastKind", lu.display_name AS "lastSenderName",
             me.history_to IS NOT NULL AS former,
             m.deleted_at IS NOT NULL AS "lastDeleted",
+            me.muted,
             (SELECT count(*)::int FROM (
                SELECT 1 FROM messages x
                WHERE x.conversation_id = c.id

@@ -17,11 +17,11 @@ function conversationId(raw: unknown): number {
   return parsed.data;
 }
 
-function beforeParam(raw: unknown): number | undefined {
+function beforeParam(raw: unknown, name = 'before'): number | undefined {
   if (raw === undefined) return undefined;
   const parsed = idSchema.safeParse(raw);
   if (!parsed.success)
-    throw new AppError(400, 'That "before" value is not a message id.', 'invalid');
+    throw new AppError(400, `That "${name}" value is not a message id.`, 'invalid');
   return parsed.data;
 }
 
@@ -31,6 +31,7 @@ async function renderConversation(
   id: number,
   opts: {
     before?: number;
+    around?: number;
     draft?: string;
     error?: string;
     status?: number;
@@ -40,7 +41,7 @@ async function renderConversation(
   } = {},
 ) {
   const me = userId(res);
-  const view = await conversations.conversationView(ctx, me, id, opts.before);
+  const view = await conversations.conversationView(ctx, me, id, opts.before, opts.around);
   const replying = opts.replyTo ? await replyingTo(ctx, me, id, opts.replyTo) : undefined;
   const [online, inbox] = await Promise.all([
     ctx.notify.onlineAmong(view.others.map((o) => o.id)),
@@ -53,7 +54,7 @@ async function renderConversation(
   );
   res.status(opts.status ?? 200).render('conversation', {
     ...view,
-    before: opts.before,
+    foundId: opts.around,
     draft: opts.draft ?? '',
     error: opts.error,
     clientId: randomUUID(),
@@ -101,6 +102,7 @@ export function conversationRoutes(ctx: AppContext): Router {
   r.get('/conversations/:id', async (req, res) => {
     await renderConversation(ctx, res, conversationId(req.params.id), {
       before: beforeParam(req.query.before),
+      around: beforeParam(req.query.around, 'around'),
       fromElsewhere: arrivedFromElsewhere(req),
       replyTo: optionalId(req.query.reply),
     });

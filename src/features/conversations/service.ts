@@ -12,6 +12,7 @@ import { PAGE_SIZE } from '../messages/service.js';
 import { toDtos } from '../messages/dto.js';
 import { currentChangeSeq } from '../message-changes/db.js';
 import { withAttachments } from '../attachments/service.js';
+import { listAround } from '../search/db.js';
 
 export type SearchResult =
   | {
@@ -72,6 +73,8 @@ export async function conversationView(
   meId: number,
   conversationId: number,
   before?: number,
+  /** A search result opened: the history around this message (search/db.ts listAround). */
+  around?: number,
 ) {
   const access = await accessConversation(ctx, { id: meId }, conversationId, 'read');
   // The change number first: a change that lands while the page is read is synced again
@@ -81,13 +84,15 @@ export async function conversationView(
   const [conversation, members, page] = await Promise.all([
     conversations.findConversationFor(ctx.db, conversationId, meId),
     conversations.listMembers(ctx.db, conversationId),
-    messages.listHistory(
-      ctx.db,
-      conversationId,
-      before ?? Number.MAX_SAFE_INTEGER,
-      PAGE_SIZE,
-      access.history,
-    ),
+    around === undefined
+      ? messages.listHistory(
+          ctx.db,
+          conversationId,
+          before ?? Number.MAX_SAFE_INTEGER,
+          PAGE_SIZE,
+          access.history,
+        )
+      : aroundPage(ctx, meId, conversationId, around),
   ]);
   if (!conversation) throw notFound('That conversation'); // left in the meantime
   const history = {
@@ -126,5 +131,19 @@ export async function conversationView(
     talkedBothWays,
     changeSeq,
     ...history,
+    /** Set when the page is not the newest one (an older page, or a window around a message). */
+    before: 'before' in page ? page.before : before,
+  };
+}
+
+/** A window around a found message; with newer ones beyond it, it is an older page. */
+async function aroundPage(ctx: AppContext, meId: number, conversationId: number, around: number) {
+  const found = await listAround(ctx.db, meId, conversationId, around, PAGE_SIZE / 2);
+  if (!found.messages.length) throw notFound('That message');
+  const last = found.messages[found.messages.length - 1]!.id;
+  return {
+    messages: found.messages,
+    hasMore: found.hasOlder,
+    before: found.hasNewer ? last + 1 : undefined,
   };
 }

@@ -85,6 +85,7 @@ export async function sendMessage(
       if (hiders.length)
         ctx.notify.messageNew(hiders, { ...dto, replyTo: hiddenQuote(dto.replyTo.id) });
     } else ctx.notify.messageNew(to, dto);
+    ctx.push.messageSent(to, dto); // Web Push to those with no tab open
   }
   if (marks) {
     marks.done = trace.now();
@@ -190,6 +191,7 @@ export async function markRead(ctx: AppContext, userId: number, input: unknown):
     data.messageId,
   );
   if (mark !== undefined) {
+    ctx.push.read(userId, data.conversationId, mark); // withdraws what was pushed
     // "Seen" only for those who may watch the reader; the reader's own tabs always.
     ctx.notify.conversationRead(watchersIn(members, userId), {
       conversationId: data.conversationId,

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import type { AppContext } from '../../core/context.js';
+import { invalid } from '../../core/errors.js';
+import { parseFields } from '../../core/validation.js';
+import { idSchema } from '../../shared/schemas.js';
+import { accessConversation } from '../conversations/access.js';
+import * as db from './db.js';
+import { notificationText, type NotificationText } from './text.js';
+
+const key = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+={0,2}$/)
+    .min(min)
+    .max(max);
+const subscriptionSchema = z.object({
+  endpoint: z.string().min(1).max(1000),
+  p256dh: key(80, 100),
+  auth: key(16, 32),
+});
+
+/** Stores a browser's push subscription for the user, if its endpoint is a push service. */
+export async function subscribe(ctx: AppContext, userId: number, input: unknown): Promise<void> {
+  const data = parseFields(subscriptionSchema, input);
+  if (!ctx.push.publicKey) throw invalid({}, 'Notifications by Web Push are off on this server.');
+  if (!ctx.push.allows(data.endpoint))
+    throw invalid({ endpoint: 'That is not a browser push service.' });
+  await db.saveSubscription(ctx.db, userId, data);
+}
+
+export async function unsubscribe(ctx: AppContext, userId: number, input: unknown): Promise<void> {
+  const { endpoint } = parseFields(z.object({ endpoint: z.string().min(1).max(1000) }), input);
+  await db.deleteSubscription(ctx.db, endpoint, userId);
+}
+
+/**
+ * For a tab that got a message while hidden: what to show, or nothing (muted, a request,
+ * a blocked sender, already read, not readable). The same rule as Web Push (db.ts).
+ */
+export async function tabNotification(
+  ctx: AppContext,
+  userId: number,
+  rawMessageId: unknown,
+): Promise<NotificationText | undefined> {
+  const parsed = idSchema.safeParse(rawMessageId);
+  if (!parsed.success) return undefined;
+  ctx.limits.read.take(userId);
+  const [n] = await db.listNotifiable(ctx.db, [{ userId, messageId: parsed.data }], false);
+  return n ? notificationText(n) : undefined;
+}
+
+export async function setMuted(
+  ctx: AppContext,
+  userId: number,
+  conversationId: number,
+  muted: boolean,
+): Promise<void> {
+  await accessConversation(ctx, { id: userId }, conversationId, 'read');
+  await db.setMuted(ctx.db, conversationId, userId, muted);
+}
+
+export async function setNotifyText(ctx: AppContext, userId: number, input: unknown) {
+  const body = (input ?? {}) as Record<string, unknown>;
+  // An unticked checkbox sends nothing.
+  await db.setNotifyText(ctx.db, userId, body.notifyText === 'on');
+}
+
+export const getNotifyText = (ctx: AppContext, userId: number) => db.getNotifyText(ctx.db, userId);

@@ -1,0 +1,179 @@
+// Search, notifications and "Download my data" in a real Chromium: the search box on the home
+// page, results that open the conversation at the message; a hidden tab notifies once for
+// two tabs, never for a muted conversation; "Turn on notifications" asks only when pressed.
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContextOptions, Page } from 'playwright-core';
+import { openChat, post, sendByForm, signUp, type TestApp, type TestUser } from './support/app.js';
+import { DESKTOP, PHONE, hasChromium } from './support/browser.js';
+import { useBrowserPages } from './support/pages.js';
+import { sleep, until } from './support/wait.js';
+
+const pages = useBrowserPages({ fullPageShots: true });
+const { shot } = pages;
+let app: TestApp;
+let ann: TestUser;
+let bo: TestUser;
+let chatId: number;
+
+beforeAll(async () => {
+  app = pages.app();
+  ann = await signUp(app, { displayName: 'Ann Lee' });
+  bo = await signUp(app, { displayName: 'Bo Park' });
+  chatId = await openChat(ann, bo);
+  for (let i = 1; i <= 40; i++) {
+    await sendByForm(
+      i % 2 ? bo : ann,
+      chatId,
+      i === 7
+        ? 'The kayak trip is on Saturday, bring https://maps.example.org/lake-route'
+        : `small talk ${i}`,
+    );
+  }
+  await sendByForm(bo, chatId, 'Kayaking again next week? Same lake.');
+  const cy = await signUp(app, { displayName: 'Cy Moreno' });
+  const withCy = await openChat(ann, cy);
+  await sendByForm(cy, withCy, 'I found a cheap kayak rental: cy.moreno@example.net has the list');
+});
+
+async function logIn(user: TestUser, device: BrowserContextOptions, page?: Page): Promise<Page> {
+  page ??= await pages.open(device);
+  page.setDefaultTimeout(8000);
+  await page.goto('/login');
+  await page.getByLabel('Email').fill(user.email);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL((u) => u.pathname === '/');
+  return page;
+}
+
+describe.skipIf(!hasChromium)('search in a browser', () => {
+  for (const [name, device] of [
+    ['desktop', DESKTOP],
+    ['phone', PHONE],
+  ] as const) {
+    it(`on a ${name}: the box above the conversations finds kayak, highlighted, and a result opens the conversation there`, async () => {
+      const page = await logIn(ann, device);
+      await page.getByRole('searchbox', { name: 'Search messages' }).fill('kayak');
+      await page.getByRole('button', { name: 'Search messages' }).click();
+      await page.waitForURL((u) => u.pathname === '/messages/search');
+      const results = page.getByRole('list', { name: 'Results' }).getByRole('listitem');
+      await expect.poll(() => results.count()).toBe(3);
+      await expect.poll(() => page.locator('.hits mark').first().textContent()).toMatch(/^kayak$/i);
+      await shot(page, `find-notify-search-${name}`);
+      // The oldest result (the trip) opens its conversation with the message in view, marked.
+      await results.filter({ hasText: 'trip is on Saturday' }).getByRole('link').click();
+      await page.waitForURL((u) => u.pathname === `/conversations/${chatId}`);
+      const found = page.locator('.msg.found');
+      await expect.poll(() => found.textContent()).toContain('kayak trip');
+      await expect.poll(() => found.isVisible()).toBe(true);
+      // On screen, whole: between the top and the bottom of the window.
+      await expect
+        .poll(() =>
+          found.evaluate((e) => {
+            const r = e.getBoundingClientRect();
+            return r.top >= -1 && r.bottom <= window.innerHeight + 1;
+          }),
+        )
+        .toBe(true);
+      // The conversation's header stays in view above it (the page itself did not scroll).
+      await expect
+        .poll(() =>
+          page.locator('.chat-head h1').evaluate((e) => e.getBoundingClientRect().top >= 0),
+        )
+        .toBe(true);
+      await shot(page, `find-notify-opened-${name}`);
+    });
+  }
+
+  it('without JavaScript, the same search works and highlights', async () => {
+    const page = await logIn(ann, { ...DESKTOP, javaScriptEnabled: false });
+    await page.getByRole('searchbox', { name: 'Search messages' }).fill('example.net');
+    await page.getByRole('button', { name: 'Search messages' }).click();
+    await expect.poll(() => page.locator('.hits mark').allTextContents()).toEqual(['example.net']);
+  });
+});
+
+/** Both tabs hidden (as behind another window), and notifications recorded instead of shown. */
+const HIDDEN_AND_RECORDED = () => {
+  const w = window as unknown as { __notes: Array<{ title: string; body?: string; tag?: string }> };
+  w.__notes = [];
+  // A plain function, not a class: the script is sent to the page as its source text.
+  function Recorded(title: string, opts: { body?: string; tag?: string } = {}) {
+    w.__notes.push({ title, ...opts });
+  }
+  Recorded.permission = 'granted';
+  Recorded.requestPermission = () => Promise.resolve('granted');
+  (Recorded.prototype as { close?: () => void }).close = () => undefined;
+  Object.defineProperty(window, 'Notification', { value: Recorded, configurable: true });
+  Object.defineProperty(document, 'visibilityState', { get: () => 'hidden', configurable: true });
+  Object.defineProperty(document, 'hidden', { get: () => true, configurable: true });
+};
+
+describe.skipIf(!hasChromium)('notifications in a browser', () => {
+  it('two hidden tabs notify once for a new message, never for a muted conversation', async () => {
+    const first = await pages.open(DESKTOP);
+    await first.context().addInitScript(HIDDEN_AND_RECORDED);
+    await logIn(bo, DESKTOP, first);
+    const second = await first.context().newPage();
+    await second.goto('/account');
+    await first.goto('/');
+    // Both tabs' sockets are up (the inbox refresh on connect has run).
+    await sleep(800);
+    type Note = { title: string; body: string };
+    const notes = async () => [
+      ...(await first.evaluate<Note[]>('window.__notes')),
+      ...(await second.evaluate<Note[]>('window.__notes')),
+    ];
+
+    await sendByForm(ann, chatId, 'Are you coming tonight?');
+    await until('a notification', async () => (await notes()).length > 0);
+    await sleep(1000); // the other tab would have shown its own by now
+    expect(await notes()).toEqual([
+      expect.objectContaining({
+        title: 'Ann Lee',
+        body: 'Are you coming tonight?',
+        tag: `conversation-${chatId}`,
+      }),
+    ]);
+
+    expect(
+      (await post(bo.agent, `/conversations/${chatId}/mute`, {}, `/conversations/${chatId}`))
+        .status,
+    ).toBe(303);
+    await sendByForm(ann, chatId, 'muted now');
+    await sleep(1500);
+    expect(await notes()).toHaveLength(1);
+    await post(bo.agent, `/conversations/${chatId}/unmute`, {}, `/conversations/${chatId}`);
+  });
+
+  it('asks for permission only when "Turn on notifications" is pressed', async () => {
+    const page = await pages.open(DESKTOP);
+    await page.context().addInitScript(() => {
+      const w = window as unknown as { __asked: number };
+      w.__asked = 0;
+      const real = Notification.requestPermission.bind(Notification);
+      Notification.requestPermission = () => {
+        w.__asked++;
+        return real();
+      };
+    });
+    await page.context().grantPermissions(['notifications']);
+    await logIn(bo, DESKTOP, page);
+    await page.goto('/account');
+    const button = page.getByRole('button', { name: 'Turn on notifications' });
+    await expect.poll(() => button.isVisible()).toBe(true);
+    expect(await page.evaluate('window.__asked')).toBe(0);
+    await shot(page, 'find-notify-account-desktop');
+    await button.click();
+    await expect.poll(() => page.evaluate('window.__asked')).toBe(1);
+    await expect
+      .poll(() => page.locator('#notify-status').textContent())
+      .toMatch(/^Notifications are on/);
+    await expect
+      .poll(() => page.getByRole('button', { name: 'Download my data' }).isVisible())
+      .toBe(true);
+    const phone = await logIn(bo, PHONE);
+    await phone.goto('/account');
+    await shot(phone, 'find-notify-account-phone');
+  });
+});
