@@ -21,6 +21,8 @@ export interface ConversationRow {
   title: string | null;
   lastMessageId: number | null;
   myLastRead: number;
+  /** The latest edit, delete or reaction (issue 15); read before the page's messages. */
+  changeSeq?: number;
 }
 
 export const directKey = (a: number, b: number) => (a < b ? `${a}:${b}` : `${b}:${a}`);
@@ -69,7 +71,7 @@ export async function findConversationFor(
 ): Promise<ConversationRow | undefined> {
   const { rows } = await db.query<ConversationRow>(
     `SELECT c.id, c.kind, c.title, c.last_message_id AS "lastMessageId",
-            me.last_read_message_id AS "myLastRead"
+            c.change_seq AS "changeSeq", me.last_read_message_id AS "myLastRead"
      FROM conversations c JOIN conversation_members me ON me.conversation_id = c.id AND me.user_id = $2
      WHERE c.id = $1`,
     [conversationId, userId],
