@@ -72,23 +72,25 @@ it(
     const readerLoop = (async () => {
       while (writing) await syncOnce();
     })();
-    // Each writer socket takes every eighth message; all its toggles are in flight together.
+    // Each writer socket takes every eighth message, in waves of five toggles in flight at
+    // once: eight sockets, forty changes in flight, for long enough that the reader reads
+    // throughout.
     await Promise.all(
-      writers.map((w, k) =>
-        Promise.all(
-          ids
-            .filter((_, i) => i % writers.length === k)
-            .map(async (messageId, i) => {
+      writers.map(async (w, k) => {
+        const mineToReact = ids.filter((_, i) => i % writers.length === k);
+        for (let start = 0; start < mineToReact.length; start += 5)
+          await Promise.all(
+            mineToReact.slice(start, start + 5).map(async (messageId, i) => {
               const res = await ask(
                 w,
                 'reaction:toggle',
-                { conversationId: group, messageId, emoji: EMOJI[i % EMOJI.length]! },
+                { conversationId: group, messageId, emoji: EMOJI[(start + i) % EMOJI.length]! },
                 30_000,
               );
               if (!res.ok) throw new Error(res.error.message);
             }),
-        ),
-      ),
+          );
+      }),
     );
     writing = false;
     await readerLoop;
