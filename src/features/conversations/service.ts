@@ -10,7 +10,6 @@ import { emailSchema, parseFields } from '../../core/validation.js';
 import * as messages from '../messages/db.js';
 import { PAGE_SIZE } from '../messages/service.js';
 import { toDtos } from '../messages/dto.js';
-import { currentChangeSeq } from '../message-changes/db.js';
 import { withAttachments } from '../attachments/service.js';
 import { listAround } from '../search/db.js';
 
@@ -77,24 +76,31 @@ export async function conversationView(
   around?: number,
 ) {
   const access = await accessConversation(ctx, { id: meId }, conversationId, 'read');
-  // The change number first: a change that lands while the page is read is synced again
-  // (harmless), never missed (message-changes/db.ts).
-  const changeSeq = await currentChangeSeq(ctx.db, conversationId);
-  // Access was just decided: read the page directly.
-  const [conversation, members, page] = await Promise.all([
-    conversations.findConversationFor(ctx.db, conversationId, meId),
+  // Access was just decided: read the page directly. The conversation row (with its change
+  // number) before the messages: a change that lands meanwhile is synced again (harmless),
+  // never missed (message-changes/db.ts).
+  const [[conversation, page], members] = await Promise.all([
+    conversations
+      .findConversationFor(ctx.db, conversationId, meId)
+      .then(
+        async (c) =>
+          [
+            c,
+            around === undefined
+              ? await messages.listHistory(
+                  ctx.db,
+                  conversationId,
+                  before ?? Number.MAX_SAFE_INTEGER,
+                  PAGE_SIZE,
+                  access.history,
+                )
+              : await aroundPage(ctx, meId, conversationId, around),
+          ] as const,
+      ),
     conversations.listMembers(ctx.db, conversationId),
-    around === undefined
-      ? messages.listHistory(
-          ctx.db,
-          conversationId,
-          before ?? Number.MAX_SAFE_INTEGER,
-          PAGE_SIZE,
-          access.history,
-        )
-      : aroundPage(ctx, meId, conversationId, around),
   ]);
   if (!conversation) throw notFound('That conversation'); // left in the meantime
+  const changeSeq = conversation.changeSeq ?? 0;
   const history = {
     messages: await withAttachments(ctx, await toDtos(ctx.db, meId, conversationId, page.messages)),
     hasMore: page.hasMore,

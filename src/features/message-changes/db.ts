@@ -32,15 +32,6 @@ export async function nextChangeSeq(tx: Db, conversationId: number): Promise<num
   return rows[0]!.seq;
 }
 
-/** The conversation's latest change number (read before the page's messages: see the caller). */
-export async function currentChangeSeq(db: Db, conversationId: number): Promise<number> {
-  const { rows } = await db.query<{ seq: number }>(
-    'SELECT change_seq AS seq FROM conversations WHERE id = $1',
-    [conversationId],
-  );
-  return rows[0]?.seq ?? 0;
-}
-
 export interface Target {
   id: number;
   senderId: number | null;
@@ -200,6 +191,23 @@ export interface QuoteRow {
   readable: boolean;
 }
 
+// The quoted messages ($3) of a conversation ($1), each saying whether reader $2 may read it.
+const QUOTES_SQL = `SELECT m.id, m.sender_id AS "senderId", u.display_name AS "senderName",
+    left(m.body, 400) AS body, m.deleted_at IS NOT NULL AS deleted,
+    coalesce(${READABLE}, false) AS readable
+  FROM messages m
+  LEFT JOIN users u ON u.id = m.sender_id
+  LEFT JOIN conversation_members cm ON cm.conversation_id = m.conversation_id AND cm.user_id = $2
+  WHERE m.id = ANY ($3::bigint[]) AND m.conversation_id = $1`;
+
+// The reactions of messages $4, one row per message and emoji, oldest first.
+const REACTIONS_SQL = `SELECT r.message_id AS "messageId", r.emoji,
+    array_agg(r.user_id ORDER BY r.created_at, r.user_id) AS "userIds",
+    array_agg(u.display_name ORDER BY r.created_at, r.user_id) AS names
+  FROM message_reactions r JOIN users u ON u.id = r.user_id
+  WHERE r.message_id = ANY ($4::bigint[])
+  GROUP BY r.message_id, r.emoji`;
+
 /** The messages these replies quote, each saying whether `userId` may read it. */
 export async function loadQuotes(
   db: Db,
@@ -208,48 +216,38 @@ export async function loadQuotes(
   ids: number[],
 ): Promise<QuoteRow[]> {
   if (!ids.length) return [];
-  const { rows } = await db.query<QuoteRow>(
-    `SELECT m.id, m.sender_id AS "senderId", u.display_name AS "senderName",
-            left(m.body, 400) AS body, m.deleted_at IS NOT NULL AS deleted,
-            coalesce(${READABLE}, false) AS readable
-     FROM messages m
-     LEFT JOIN users u ON u.id = m.sender_id
-     LEFT JOIN conversation_members cm ON cm.conversation_id = m.conversation_id AND cm.user_id = $2
-     WHERE m.id = ANY ($3::bigint[]) AND m.conversation_id = $1`,
-    [conversationId, userId, ids],
-  );
+  const { rows } = await db.query<QuoteRow>(QUOTES_SQL, [conversationId, userId, ids]);
   return rows;
 }
 
-/** Each message's reactions, in the order the six are offered. */
-export async function loadReactions(
+/**
+ * A page's reactions and reply quotes for one reader, in one round trip: each message's
+ * reactions in the order the six are offered, and the quoted messages.
+ */
+export async function loadReactionsAndQuotes(
   db: Db,
+  conversationId: number,
+  readerId: number,
   messageIds: number[],
-): Promise<Map<number, ReactionDto[]>> {
-  const out = new Map<number, ReactionDto[]>();
-  if (!messageIds.length) return out;
+  quotedIds: number[],
+): Promise<{ reactions: Map<number, ReactionDto[]>; quotes: QuoteRow[] }> {
   const { rows } = await db.query<{
-    messageId: number;
-    emoji: ReactionEmoji;
-    userIds: number[];
-    names: (string | null)[];
+    reactions: { messageId: number; emoji: ReactionEmoji; userIds: number[]; names: string[] }[];
+    quotes: QuoteRow[];
   }>(
-    `SELECT r.message_id AS "messageId", r.emoji,
-            array_agg(r.user_id ORDER BY r.created_at, r.user_id) AS "userIds",
-            array_agg(u.display_name ORDER BY r.created_at, r.user_id) AS names
-     FROM message_reactions r JOIN users u ON u.id = r.user_id
-     WHERE r.message_id = ANY ($1::bigint[])
-     GROUP BY r.message_id, r.emoji`,
-    [messageIds],
+    `SELECT (SELECT coalesce(json_agg(x), '[]') FROM (${REACTIONS_SQL}) x) AS reactions,
+            (SELECT coalesce(json_agg(q), '[]') FROM (${QUOTES_SQL}) q) AS quotes`,
+    [conversationId, readerId, quotedIds, messageIds],
   );
-  for (const r of rows) {
-    const list = out.get(r.messageId) ?? [];
-    list.push({ emoji: r.emoji, userIds: r.userIds.map(Number), names: r.names.map(String) });
-    out.set(r.messageId, list);
+  const reactions = new Map<number, ReactionDto[]>();
+  for (const r of rows[0]!.reactions) {
+    const list = reactions.get(r.messageId) ?? [];
+    list.push({ emoji: r.emoji, userIds: r.userIds, names: r.names.map(String) });
+    reactions.set(r.messageId, list);
   }
-  for (const list of out.values())
+  for (const list of reactions.values())
     list.sort((a, b) => REACTION_EMOJI.indexOf(a.emoji) - REACTION_EMOJI.indexOf(b.emoji));
-  return out;
+  return { reactions, quotes: rows[0]!.quotes };
 }
 
 export interface VersionRow {

@@ -4,7 +4,7 @@ import type { Db } from '../../core/db/pool.js';
 import type { MessageDto, ReactionDto, ReplyDto } from '../../shared/protocol.js';
 import type { MessageRow } from './db.js';
 import { firstLineOf, renderBody } from './render.js';
-import { loadQuotes, loadReactions } from '../message-changes/db.js';
+import { loadReactionsAndQuotes } from '../message-changes/db.js';
 
 export const DELETED_USER = 'Deleted user';
 export const DELETED_TEXT = 'This message was deleted';
@@ -58,13 +58,13 @@ export async function loadDecorations(
   rows: readonly MessageRow[],
 ): Promise<Decorations> {
   const replyIds = [...new Set(rows.flatMap((r) => (r.replyToId ? [r.replyToId] : [])))];
-  const [reactions, quoted] = await Promise.all([
-    loadReactions(
-      db,
-      rows.map((r) => r.id),
-    ),
-    loadQuotes(db, conversationId, readerId, replyIds),
-  ]);
+  const { reactions, quotes: quoted } = await loadReactionsAndQuotes(
+    db,
+    conversationId,
+    readerId,
+    rows.map((r) => r.id),
+    replyIds,
+  );
   const quotes = new Map<number, ReplyDto>();
   for (const q of quoted) {
     quotes.set(
