@@ -95,7 +95,7 @@ export async function main(): Promise<void> {
     await track(async () => session.store.close());
     await track(() => ctx.writer.close()); // acks what is queued before the pool ends
     const stopSweeping = startSweeping(ctx); // uploads never sent, removed after a day
-    await track(async () => stopSweeping());
+    await track(() => Promise.resolve(stopSweeping()));
     const server = http.createServer(createApp(ctx, { config, session }));
     const { io, guard } = createSocketServer(server, {
       ctx,
