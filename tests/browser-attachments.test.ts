@@ -94,33 +94,62 @@ describe.skipIf(!hasChromium)('pictures and files in the browser', () => {
     await page.context().close();
   });
 
+  it('takes a file dropped on the conversation', async () => {
+    const page = await logIn(ann, DESKTOP);
+    await page.getByRole('log').evaluate((log) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(
+        new File(['minutes of the meeting'], 'minutes.txt', { type: 'text/plain' }),
+      );
+      for (const type of ['dragover', 'drop'])
+        log.dispatchEvent(
+          new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }),
+        );
+    });
+    const uploads = page.getByRole('list', { name: 'Files to send' });
+    await expect.poll(() => uploads.getByText('Ready').count()).toBe(1);
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page
+      .locator('#messages li.msg.mine[data-id]')
+      .getByRole('link', { name: /minutes\.txt/ })
+      .waitFor();
+    await page.context().close();
+  });
+
   it('shows each file’s progress with Cancel, refuses a file too big before sending it', async () => {
     const page = await logIn(ann, PHONE);
     app.ctx.attachments.maxBytes = 10 * 1024 * 1024;
-    // Hold the upload on the way, to see it in flight.
-    let release: () => void = () => undefined;
-    const held = new Promise<void>((r) => (release = r));
-    await page.route('**/attachments', async (route) => {
-      await held;
-      await route.continue().catch(() => undefined); // cancelled meanwhile
+    // A slow connection (200 KB/s up), to see the upload in flight and cancel it midway.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 20,
+      downloadThroughput: -1,
+      uploadThroughput: 200 * 1024,
     });
     await page.getByLabel('Attach').setInputFiles([
-      { name: 'slow.pdf', mimeType: 'application/pdf', buffer: pdf(200_000) },
+      { name: 'slow.pdf', mimeType: 'application/pdf', buffer: pdf(3_000_000) },
       { name: 'huge.pdf', mimeType: 'application/pdf', buffer: pdf(10 * 1024 * 1024 + 1) },
     ]);
     const uploads = page.getByRole('list', { name: 'Files to send' });
-    await uploads.getByRole('progressbar', { name: 'Uploading slow.pdf' }).waitFor();
+    const bar = uploads.getByRole('progressbar', { name: 'Uploading slow.pdf' });
+    await expect
+      .poll(() => bar.evaluate((b: HTMLProgressElement) => b.value), { timeout: 15_000 })
+      .toBeGreaterThan(5);
     await uploads.getByText('That file is too big: files can be at most 10 MB.').waitFor();
     await shot(page, 'files-progress-phone');
-    // Sending now waits, then says what is in the way.
+    // Cancelled midway: the server drops what it had stored of it.
     await page.getByRole('button', { name: 'Cancel slow.pdf' }).click();
-    release();
     await page.getByRole('button', { name: 'Remove huge.pdf' }).click();
     await expect.poll(() => uploads.isHidden()).toBe(true);
-    const { rows } = await app.pool.query(
-      `SELECT 1 FROM attachments WHERE name IN ('slow.pdf', 'huge.pdf')`,
-    );
-    expect(rows.length).toBe(0);
+    await expect
+      .poll(
+        async () =>
+          (await app.pool.query(`SELECT 1 FROM attachments WHERE name IN ('slow.pdf', 'huge.pdf')`))
+            .rowCount,
+      )
+      .toBe(0);
     await page.context().close();
   });
 
