@@ -328,6 +328,25 @@ describe('roles: every action checked on the server', () => {
   });
 });
 
+describe('an owner who deletes their account', () => {
+  it('hands the group to the longest-standing admin, as leaving does', async () => {
+    const kim = await signUp(app, { displayName: 'Kim' });
+    await befriend(kim, bo);
+    await befriend(kim, cy);
+    const id = await createGroup(kim, 'Orphan', [bo, cy]);
+    await act(kim, id, `members/${cy.id}/admin`);
+    const gone = await post(
+      kim.agent,
+      '/account/delete',
+      { deletePassword: kim.password },
+      '/account',
+    );
+    expect(gone.status).toBe(303);
+    expect(await roleOf(id, cy)).toBe('owner');
+    expect((await act(cy, id, `members/${bo.id}/admin`)).status).toBe(303);
+  });
+});
+
 describe('a former member hears nothing more', () => {
   it('a removed member keeps, read-only, what they saw; their live socket gets the notice and then no message, typing, read mark or sync', async () => {
     const id = await createGroup(ann, 'Removal', [bo, cy]);
