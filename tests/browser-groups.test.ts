@@ -98,6 +98,9 @@ describe.skipIf(!hasChromium)('group chats in real browsers', { timeout: 120_000
     await expect
       .poll(() => log(bo), { timeout: 10_000 })
       .toContain('Ann renamed the group to Readers');
+    await expect
+      .poll(() => bo.getByRole('heading', { level: 1 }).textContent(), { timeout: 10_000 })
+      .toBe('Readers');
 
     // An invite link, opened on a phone by someone new.
     await ann.goto(`${url}/members`);
