@@ -20,6 +20,7 @@ import {
   waitFor,
 } from '../support/sockets.js';
 import { until } from '../support/wait.js';
+import { createGroup } from '../support/groups.js';
 import { listenForMemberChanges } from '../../src/features/conversations/member-events.js';
 
 let app: TestApp;
@@ -44,17 +45,6 @@ afterAll(async () => {
   await stopListening?.();
   await app?.close();
 });
-
-async function createGroup(owner: TestUser, title: string, members: TestUser[]) {
-  const res = await post(
-    owner.agent,
-    '/groups',
-    { title, members: members.map((m) => m.email).join('\n') },
-    '/groups/new',
-  );
-  if (res.status !== 303) throw new Error(`creating a group failed: ${res.status} ${res.text}`);
-  return Number(/\/conversations\/(\d+)/.exec(String(res.headers.location))![1]);
-}
 
 const page = (u: TestUser, id: number) => u.agent.get(`/conversations/${id}`);
 const membersPath = (id: number) => `/conversations/${id}/members`;
