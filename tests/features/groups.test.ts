@@ -220,6 +220,9 @@ describe('what each member sees', () => {
     );
     const boPage = await page(bo, id);
     expect(boPage.text).toMatch(/<details class="blocked-message">/);
+    // Older pages too (the script's "Load older").
+    const older = await bo.agent.get(`/conversations/${id}/older?before=999999999`);
+    expect(older.text).toContain('Message from a blocked person');
     const annPage = await page(ann, id);
     expect(annPage.text).toContain('Cy says hi');
     expect(annPage.text).not.toContain('Message from a blocked person');

@@ -76,16 +76,18 @@ export async function listHistory(
   userId: number,
   conversationId: number,
   before?: number,
-): Promise<{ messages: MessageDto[]; hasMore: boolean }> {
-  const { history } = await accessConversation(ctx, { id: userId }, conversationId, 'read');
+): Promise<{ messages: MessageDto[]; hasMore: boolean; blockedIds: number[] }> {
+  const access = await accessConversation(ctx, { id: userId }, conversationId, 'read');
   const page = await messages.listHistory(
     ctx.db,
     conversationId,
     before ?? Number.MAX_SAFE_INTEGER,
     PAGE_SIZE,
-    history,
+    access.history,
   );
-  return { messages: page.messages.map((m) => toDto(m)), hasMore: page.hasMore };
+  // In a group, the people this reader blocked: their messages are folded (partials/message.ejs).
+  const blockedIds = access.memberIds.filter((id) => access.members.blocks.has(`${userId}:${id}`));
+  return { messages: page.messages.map((m) => toDto(m)), hasMore: page.hasMore, blockedIds };
 }
 
 const syncSchema = eventSchemas.sync;
