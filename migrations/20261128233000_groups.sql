@@ -37,3 +37,26 @@ CREATE TRIGGER conversation_members_changed
 AFTER INSERT OR UPDATE OF user_id, conversation_id, state, role, history_from, history_to
   OR DELETE ON conversation_members
 FOR EACH ROW EXECUTE FUNCTION notify_members_changed();
+
+-- An owner whose account is deleted (the cascade removes their rows) hands each group over
+-- like an owner who leaves: to the longest-standing admin, else member. In the database, so
+-- every way a row goes (the app, a cascade, an operator's SQL) keeps one owner.
+CREATE FUNCTION hand_over_ownership() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF OLD.role = 'owner' THEN
+    UPDATE conversation_members SET role = 'owner'
+    WHERE (conversation_id, user_id) = (
+      SELECT h.conversation_id, h.user_id FROM conversation_members h
+      WHERE h.conversation_id = OLD.conversation_id AND h.history_to IS NULL
+        AND h.state = 'accepted'
+      ORDER BY (h.role = 'admin') DESC, h.joined_at, h.user_id
+      LIMIT 1
+    );
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER conversation_members_owner_gone
+AFTER DELETE ON conversation_members
+FOR EACH ROW EXECUTE FUNCTION hand_over_ownership();

@@ -86,6 +86,19 @@ describe.skipIf(!hasChromium)('group chats in real browsers', { timeout: 120_000
       .toBe('Seen by 2');
     await ann.locator('.seen-by summary').click();
     expect(await ann.locator('.seen-by p').textContent()).toMatch(/Bo|Cy/);
+
+    // "@" offers the members; Enter picks one (and does not send); Cy sees her mention marked.
+    const boBox = bo.getByRole('textbox', { name: 'Message' });
+    await boBox.pressSequentially('thanks @C', { delay: 20 });
+    await expect.poll(() => bo.getByRole('option').allTextContents()).toEqual(['@Cy']);
+    await boBox.press('Enter');
+    expect(await boBox.inputValue()).toBe('thanks @Cy ');
+    await boBox.pressSequentially('for coming');
+    await bo.getByRole('button', { name: 'Send' }).click();
+    await expect
+      .poll(() => cy.locator('li.msg.mentioned').textContent(), { timeout: 10_000 })
+      .toContain('thanks @Cy for coming');
+    expect(await ann.locator('li.msg.mentioned').count()).toBe(0);
     await shot(ann, 'groups-page-desktop');
     await shot(cy, 'groups-page-phone');
 
@@ -98,6 +111,9 @@ describe.skipIf(!hasChromium)('group chats in real browsers', { timeout: 120_000
     await expect
       .poll(() => log(bo), { timeout: 10_000 })
       .toContain('Ann renamed the group to Readers');
+    await expect
+      .poll(() => bo.getByRole('heading', { level: 1 }).textContent(), { timeout: 10_000 })
+      .toBe('Readers');
 
     // An invite link, opened on a phone by someone new.
     await ann.goto(`${url}/members`);

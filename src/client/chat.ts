@@ -10,7 +10,7 @@ import { el, uuid } from './util.js';
 import { layOut, renderMessage, showSeen, type MessageFields } from './timeline.js';
 import { loadOutbox, saveOutbox } from './outbox.js';
 import { markMention, mentionRules, startMentionPicker } from './mentions.js';
-import { foldIfBlocked, readersOf, showSeenBy, watchMembership } from './group.js';
+import { foldIfBlocked, readersOf, showSeenBy, watchMembership, watchRename } from './group.js';
 import { startMessageActions } from './message-actions.js';
 import { startAttachments } from './attachments.js';
 import type { AttachmentDto } from '../shared/protocol.js';
@@ -392,6 +392,7 @@ export function startChat(
   });
   showPresence(socket, presence);
   watchMembership(socket, conversationId, () => typing.stop());
+  watchRename(socket, conversationId);
 
   // ——— scrolling and older pages ———
   newButton.addEventListener('click', () => {

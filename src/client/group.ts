@@ -25,6 +25,17 @@ export function watchMembership(
   });
 }
 
+/** A new name shows at once in the heading and the tab's title. */
+export function watchRename(socket: ChatClientSocket, conversationId: number): void {
+  socket.on('group:renamed', (p) => {
+    if (p.conversationId !== conversationId) return;
+    const heading = document.querySelector('.chat-title h1 bdi');
+    const old = heading?.textContent ?? '';
+    if (heading) heading.textContent = p.title;
+    if (old) document.title = document.title.replace(old, p.title);
+  });
+}
+
 export function foldIfBlocked(
   li: HTMLLIElement,
   m: MessageFields,

@@ -114,6 +114,12 @@ export interface GroupLeftDto {
   removed: boolean;
 }
 
+/** A group's new name, to its members' tabs (the heading changes at once). */
+export interface GroupRenamedDto {
+  conversationId: number;
+  title: string;
+}
+
 export interface InboxEntryDto {
   conversationId: number;
   unread: number;
@@ -176,6 +182,7 @@ export interface ServerToClientEvents {
   typing: (t: TypingDto) => void;
   presence: (p: PresenceDto) => void;
   'group:left': (p: GroupLeftDto) => void;
+  'group:renamed': (p: GroupRenamedDto) => void;
 }
 
 export interface SocketData {

@@ -2,6 +2,7 @@
 // never a stored NUL or an over-long name, and a repeated field (an array) is refused in words.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FORM_SPECIALS } from '../fixtures/hostile.js';
+import { createGroup } from '../support/groups.js';
 import {
   befriend,
   post,
@@ -20,13 +21,7 @@ beforeAll(async () => {
   ann = await signUp(app, { displayName: 'Ann' });
   bo = await signUp(app, { displayName: 'Bo' });
   await befriend(ann, bo);
-  const res = await post(
-    ann.agent,
-    '/groups',
-    { title: 'Forms', members: bo.email },
-    '/groups/new',
-  );
-  id = Number(/\/conversations\/(\d+)/.exec(String(res.headers.location))![1]);
+  id = await createGroup(ann, 'Forms', [bo]);
 });
 afterAll(async () => {
   await app?.close();

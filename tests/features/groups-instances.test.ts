@@ -2,6 +2,7 @@
 // database, the group's owner on instance one, the removed member's socket on instance two.
 import { afterEach, expect, it } from 'vitest';
 import { befriend, post } from '../support/app.js';
+import { createGroup } from '../support/groups.js';
 import { reapServers, signUpAt, startTwoInstances } from '../support/servers.js';
 import { ask, closeSockets, expectNone, openSocket, send, waitFor } from '../support/sockets.js';
 import { sleep } from '../support/wait.js';
@@ -17,14 +18,7 @@ it('a member removed on instance one gets the notice on instance two, then no me
   try {
     const cy = await signUpAt(two.url, 'Cy');
     await befriend(ann, cy);
-    const made = await post(
-      ann.agent,
-      '/groups',
-      { title: 'Two places', members: `${bo.email}\n${cy.email}` },
-      '/groups/new',
-    );
-    expect(made.status).toBe(303);
-    const id = Number(/\/conversations\/(\d+)/.exec(String(made.headers.location))![1]);
+    const id = await createGroup(ann, 'Two places', [bo, cy]);
 
     const annOnOne = await openSocket(one.url, ann.cookie);
     const boOnTwo = await openSocket(two.url, bo.cookie);

@@ -10,6 +10,7 @@ import {
   type TestApp,
   type TestUser,
 } from '../support/app.js';
+import { createGroup } from '../support/groups.js';
 import { ask, closeSockets, cookieOf, openSocket, send } from '../support/sockets.js';
 
 let app: TestApp;
@@ -35,13 +36,7 @@ it('a reader syncing while five members send and the owner changes the group mis
     TestUser,
     ...TestUser[],
   ];
-  const made = await post(
-    ann.agent,
-    '/groups',
-    { title: 'Busy', members: [reader, leaver, ...senders].map((p) => p.email).join('\n') },
-    '/groups/new',
-  );
-  const id = Number(/\/conversations\/(\d+)/.exec(String(made.headers.location))![1]);
+  const id = await createGroup(ann, 'Busy', [reader, leaver, ...senders]);
   const readerSocket = await openSocket(app.baseUrl, await cookieOf(reader.agent));
   const sockets = await Promise.all(
     senders.map(async (s) => openSocket(app.baseUrl, await cookieOf(s.agent))),

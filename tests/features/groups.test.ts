@@ -20,6 +20,7 @@ import {
   waitFor,
 } from '../support/sockets.js';
 import { until } from '../support/wait.js';
+import { createGroup } from '../support/groups.js';
 import { listenForMemberChanges } from '../../src/features/conversations/member-events.js';
 
 let app: TestApp;
@@ -44,17 +45,6 @@ afterAll(async () => {
   await stopListening?.();
   await app?.close();
 });
-
-async function createGroup(owner: TestUser, title: string, members: TestUser[]) {
-  const res = await post(
-    owner.agent,
-    '/groups',
-    { title, members: members.map((m) => m.email).join('\n') },
-    '/groups/new',
-  );
-  if (res.status !== 303) throw new Error(`creating a group failed: ${res.status} ${res.text}`);
-  return Number(/\/conversations\/(\d+)/.exec(String(res.headers.location))![1]);
-}
 
 const page = (u: TestUser, id: number) => u.agent.get(`/conversations/${id}`);
 const membersPath = (id: number) => `/conversations/${id}/members`;
@@ -230,6 +220,9 @@ describe('what each member sees', () => {
     );
     const boPage = await page(bo, id);
     expect(boPage.text).toMatch(/<details class="blocked-message">/);
+    // Older pages too (the script's "Load older").
+    const older = await bo.agent.get(`/conversations/${id}/older?before=999999999`);
+    expect(older.text).toContain('Message from a blocked person');
     const annPage = await page(ann, id);
     expect(annPage.text).toContain('Cy says hi');
     expect(annPage.text).not.toContain('Message from a blocked person');
@@ -325,6 +318,25 @@ describe('roles: every action checked on the server', () => {
       `/conversations/${id}`,
     );
     expect(wrote.status).toBe(403);
+  });
+});
+
+describe('an owner who deletes their account', () => {
+  it('hands the group to the longest-standing admin, as leaving does', async () => {
+    const kim = await signUp(app, { displayName: 'Kim' });
+    await befriend(kim, bo);
+    await befriend(kim, cy);
+    const id = await createGroup(kim, 'Orphan', [bo, cy]);
+    await act(kim, id, `members/${cy.id}/admin`);
+    const gone = await post(
+      kim.agent,
+      '/account/delete',
+      { deletePassword: kim.password },
+      '/account',
+    );
+    expect(gone.status).toBe(303);
+    expect(await roleOf(id, cy)).toBe('owner');
+    expect((await act(cy, id, `members/${bo.id}/admin`)).status).toBe(303);
   });
 });
 

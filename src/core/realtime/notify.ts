@@ -4,6 +4,7 @@ import type { Server } from 'socket.io';
 import type {
   ClientToServerEvents,
   GroupLeftDto,
+  GroupRenamedDto,
   MessageDto,
   PresenceDto,
   ReadDto,
@@ -48,6 +49,10 @@ export class Notify {
   /** The member who left or was removed: every tab of theirs, on every instance. */
   groupLeft(userId: number, left: GroupLeftDto): void {
     this.io?.to(userRoom(userId)).emit('group:left', left);
+  }
+
+  groupRenamed(memberIds: number[], renamed: GroupRenamedDto): void {
+    if (memberIds.length) this.io?.to(memberIds.map(userRoom)).emit('group:renamed', renamed);
   }
 
   /** Sessions that were ended (logout, password change, deletion) lose their sockets. */

@@ -118,6 +118,7 @@ export function conversationRoutes(ctx: AppContext): Router {
       hasMore: page.hasMore,
       conversationId: id,
       me: userId(res),
+      blockedIds: new Set(page.blockedIds),
       layout: false,
     });
   });

@@ -304,11 +304,13 @@ export async function renameGroup(
   input: unknown,
 ): Promise<void> {
   const { title } = parseFields(z.object({ title: titleSchema }), input);
+  let recipients: number[] = [];
   const line = await withTransaction(ctx.db, async (tx) => {
     const { group, me: mine } = await manage(tx, me.id, conversationId);
     if (RANK[mine.role] < RANK.admin) throw forbidden('Only admins can rename the group.');
     if (group.title === title) return undefined;
     await db.renameGroup(tx, conversationId, title);
+    recipients = await db.currentMemberIds(tx, conversationId);
     return db.insertSystemLine(
       tx,
       conversationId,
@@ -316,7 +318,9 @@ export async function renameGroup(
       `${me.displayName} renamed the group to ${title}`,
     );
   });
-  if (line) notifyLines(ctx, conversationId, [line]);
+  if (!line) return;
+  notifyLines(ctx, conversationId, [line]);
+  ctx.notify.groupRenamed(recipients, { conversationId, title });
 }
 
 /** Signal's "Add members": everyone, or only admins. Owner and admins decide. */

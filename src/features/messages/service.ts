@@ -99,21 +99,24 @@ export async function listHistory(
   userId: number,
   conversationId: number,
   before?: number,
-): Promise<{ messages: MessageDto[]; hasMore: boolean }> {
-  const { history } = await accessConversation(ctx, { id: userId }, conversationId, 'read');
+): Promise<{ messages: MessageDto[]; hasMore: boolean; blockedIds: number[] }> {
+  const access = await accessConversation(ctx, { id: userId }, conversationId, 'read');
   const page = await messages.listHistory(
     ctx.db,
     conversationId,
     before ?? Number.MAX_SAFE_INTEGER,
     PAGE_SIZE,
-    history,
+    access.history,
   );
+  // In a group, the people this reader blocked: their messages are folded (partials/message.ejs).
+  const blockedIds = access.memberIds.filter((id) => access.members.blocks.has(`${userId}:${id}`));
   return {
     messages: await withAttachments(
       ctx,
       await toDtos(ctx.db, userId, conversationId, page.messages),
     ),
     hasMore: page.hasMore,
+    blockedIds,
   };
 }
 
