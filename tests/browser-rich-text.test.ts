@@ -198,6 +198,8 @@ describe.skipIf(!hasChromium)('rich messages in the browser', () => {
         );
       await until("Bo's page on its WebSocket", boOnWebSocket, 10_000);
       // Cut off: socket.io's requests fail, and the server side closes so the page notices.
+      // Offline as the browser knows it (a route alone does not stop a WebSocket reconnect).
+      await boPage.context().setOffline(true);
       await boPage.route('**/socket.io/**', (r) => r.abort());
       // (Closed again if a reconnect slipped through before the route took hold.)
       await until(
@@ -224,6 +226,7 @@ describe.skipIf(!hasChromium)('rich messages in the browser', () => {
       const log = boPage.locator('#messages');
       expect(await log.textContent()).toContain('first as written'); // nothing arrived meanwhile
       await boPage.unroute('**/socket.io/**');
+      await boPage.context().setOffline(false);
       await expect.poll(() => log.textContent(), { timeout: 15_000 }).toContain('first, reworded');
       expect(await boPage.locator(`#m${m1.id} .edited`).isVisible()).toBe(true);
       expect(await boPage.locator(`#m${m2.id}`).textContent()).toContain(
