@@ -43,6 +43,8 @@ function main() {
       .then((html) => {
         const current = document.getElementById('inbox');
         if (!current) return;
+        // Another conversation was opened meanwhile (two panes): this list marks the old one.
+        if (current.dataset.active !== active) return refreshInbox();
         const tpl = document.createElement('template');
         tpl.innerHTML = html.trim();
         const fresh = tpl.content.firstElementChild;
