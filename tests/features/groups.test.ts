@@ -502,6 +502,22 @@ describe('invite links', () => {
     expect(members).toEqual([]);
   });
 
+  it('a removed member cannot come back by an old link; one who left can', async () => {
+    const id = await createGroup(ann, 'No way back', [bo, cy]);
+    const path = linkFrom((await act(ann, id, 'invites', { expires: 'never', maxUses: '' })).text);
+    expect((await act(ann, id, `members/${cy.id}/remove`)).status).toBe(303);
+    const back = await post(cy.agent, path, {}, path);
+    expect(back.status).toBe(403);
+    expect(back.text).toContain('You were removed from this group');
+    const cyRow = await app.pool.query(
+      'SELECT history_to FROM conversation_members WHERE conversation_id = $1 AND user_id = $2',
+      [id, cy.id],
+    );
+    expect(cyRow.rows[0]!.history_to).not.toBeNull(); // still former: nothing changed
+    expect((await post(bo.agent, `/conversations/${id}/leave`, {}, '/')).status).toBe(303);
+    expect((await post(bo.agent, path, {}, path)).status).toBe(303);
+  });
+
   it('the join page is rate-limited like every lookup', async () => {
     const limited = await startTestApp({ rateLimit: true });
     try {

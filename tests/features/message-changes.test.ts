@@ -483,3 +483,28 @@ describe('without JavaScript', () => {
     expect(await row(m.id)).toMatchObject({ body: '', deleted: true });
   });
 });
+
+describe('edits have an end', () => {
+  it('a message keeps at most 50 earlier versions: the 51st edit is refused with words', async () => {
+    const { a, conversationId } = await pair();
+    const sent = await ask(a, 'message:send', {
+      conversationId,
+      body: 'version 0',
+      clientId: crypto.randomUUID(),
+    });
+    if (!sent.ok) throw new Error(sent.error.message);
+    const id = sent.message.id;
+    for (let i = 1; i <= 50; i++) {
+      const res = await edit(a, conversationId, id, `version ${i}`);
+      expect(res.ok, `edit ${i}`).toBe(true);
+    }
+    const refused = await edit(a, conversationId, id, 'version 51');
+    expect(refused).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    const { rows } = await app.pool.query<{ n: number; body: string }>(
+      `SELECT (SELECT count(*)::int FROM message_versions WHERE message_id = $1) AS n,
+              (SELECT body FROM messages WHERE id = $1) AS body`,
+      [id],
+    );
+    expect(rows[0]).toEqual({ n: 50, body: 'version 50' });
+  });
+});

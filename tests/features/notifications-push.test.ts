@@ -266,6 +266,31 @@ describe('Web Push', () => {
       '/account',
     );
     expect(ok.status).toBe(204);
+    // A few browsers, not thousands: past ten the oldest subscription goes.
+    for (let i = 0; i < 12; i++) {
+      const more = await post(
+        bo.agent,
+        '/push/subscriptions',
+        {
+          endpoint: `https://fcm.googleapis.com/fcm/send/more-${i}`,
+          p256dh: 'B'.repeat(87),
+          auth: 'a'.repeat(22),
+        },
+        '/account',
+      );
+      expect(more.status).toBe(204);
+    }
+    const kept = await app.pool.query<{ endpoint: string }>(
+      'SELECT endpoint FROM push_subscriptions WHERE user_id = $1 ORDER BY endpoint',
+      [bo.id],
+    );
+    expect(kept.rows).toHaveLength(10);
+    expect(kept.rows.map((r) => r.endpoint)).not.toContain(
+      'https://fcm.googleapis.com/fcm/send/abc',
+    );
+    expect(kept.rows.map((r) => r.endpoint)).toContain(
+      'https://fcm.googleapis.com/fcm/send/more-11',
+    );
     // Never sent to: this test reaches no outside address.
     await app.pool.query(`DELETE FROM push_subscriptions WHERE endpoint LIKE 'https://%'`);
   });

@@ -92,6 +92,15 @@ export async function findMember(
   return rows[0];
 }
 
+/** A former member whose last line is their own ("Bo left"), not an admin's removal. */
+export async function leftByThemselves(tx: Db, m: MemberInfo): Promise<boolean> {
+  const { rows } = await tx.query<{ own: boolean }>(
+    'SELECT sender_id = $2 AS own FROM messages WHERE id = $1',
+    [m.historyTo, m.userId],
+  );
+  return rows[0]?.own ?? false;
+}
+
 /** A current member: in the group now (not left, not removed, not a declined invitation). */
 export const isCurrent = (m: MemberInfo | undefined): m is MemberInfo =>
   m !== undefined && m.historyTo === null && m.state !== 'declined';

@@ -90,10 +90,20 @@ export async function joinByInvite(ctx: AppContext, me: Actor, token: string): P
     const invite = await db.findLiveInvite(tx, hash(token), true);
     if (!group || !invite) throw new AppError(404, DEAD_LINK, 'not_found');
     const mine = await db.findMember(tx, group.id, me.id);
+    const former = mine?.historyTo != null ? mine : undefined; // (isCurrent narrows `mine` below)
     if (db.isCurrent(mine)) {
       // Invited and not answered yet: following the link is the answer.
       if (mine.state === 'request') await db.acceptMembership(tx, group.id, me.id);
       return { id: group.id, line: undefined };
+    }
+    // Removed by an admin: an old link does not undo that; an admin may add them back.
+    // (Their own "left" line is theirs: someone who left may come back by a link.)
+    if (former && !(await db.leftByThemselves(tx, former))) {
+      throw new AppError(
+        403,
+        'You were removed from this group: an admin can add you back.',
+        'forbidden',
+      );
     }
     const count = await db.countCurrent(tx, group.id);
     if (count + 1 > ctx.groupMaxMembers) {

@@ -4,6 +4,7 @@
 // The member history rule (migrations/20261128231500_member_history.sql) is written into each
 // query that shows a message: m.id > history_from AND (history_to IS NULL OR m.id <= history_to),
 // for a member whose state is not 'declined'.
+import { AppError } from '../../core/errors.js';
 import type { Db } from '../../core/db/pool.js';
 import { MESSAGE_SELECT, type MessageRow } from '../messages/db.js';
 import { REACTION_EMOJI, type ReactionDto, type ReactionEmoji } from '../../shared/protocol.js';
@@ -67,12 +68,26 @@ export async function lockReadableMessage(
 }
 
 /** Keeps the text being replaced as an earlier version, then writes the new one. */
+export const MAX_VERSIONS = 50;
+
 export async function replaceBody(
   tx: Db,
   target: Target,
   body: string,
   seq: number,
 ): Promise<void> {
+  // Every version is kept for the members to see; a message rewritten without end is not a
+  // way to fill the database (or a versions page nobody can open).
+  const { rows } = await tx.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM message_versions WHERE message_id = $1',
+    [target.id],
+  );
+  if (rows[0]!.n >= MAX_VERSIONS)
+    throw new AppError(
+      409,
+      `This message was edited ${MAX_VERSIONS} times: send a new one instead.`,
+      'conflict',
+    );
   await tx.query(
     'INSERT INTO message_versions (message_id, body, written_at) VALUES ($1, $2, $3)',
     [target.id, target.body, target.editedAt ?? target.createdAt],

@@ -9,6 +9,8 @@ export interface Subscription {
   auth: string;
 }
 
+export const MAX_SUBSCRIPTIONS = 10;
+
 /** One browser's subscription; the same endpoint again (a re-subscribe) moves to this user. */
 export async function saveSubscription(
   db: Db,
@@ -17,8 +19,16 @@ export async function saveSubscription(
 ): Promise<void> {
   await db.query(
     `INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (endpoint) DO UPDATE SET user_id = $1, p256dh = $3, auth = $4`,
+     ON CONFLICT (endpoint) DO UPDATE SET user_id = $1, p256dh = $3, auth = $4, created_at = now()`,
     [userId, s.endpoint, s.p256dh, s.auth],
+  );
+  // A person has a few browsers, not thousands: past MAX_SUBSCRIPTIONS the oldest go, so a
+  // script cannot make every message fan out to endless made-up endpoints.
+  await db.query(
+    `DELETE FROM push_subscriptions WHERE user_id = $1 AND id NOT IN (
+       SELECT id FROM push_subscriptions WHERE user_id = $1
+       ORDER BY created_at DESC, id DESC LIMIT $2)`,
+    [userId, MAX_SUBSCRIPTIONS],
   );
 }
 
