@@ -509,7 +509,7 @@ describe('invite links', () => {
     const back = await post(cy.agent, path, {}, path);
     expect(back.status).toBe(403);
     expect(back.text).toContain('You were removed from this group');
-    const cyRow = await app.pool.query(
+    const cyRow = await app.pool.query<{ history_to: number | null }>(
       'SELECT history_to FROM conversation_members WHERE conversation_id = $1 AND user_id = $2',
       [id, cy.id],
     );
