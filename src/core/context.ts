@@ -34,6 +34,8 @@ export interface AppContext {
     read: RateLimiter;
     /** Edits, deletes and reactions. */
     change: RateLimiter;
+    /** Message search: each one may read much of a busy person's history. */
+    search: RateLimiter;
     /** Every path that answers whether an account uses an email draws on this one budget. */
     lookups: EmailLookupBudget;
   };
@@ -74,6 +76,14 @@ export function createContext(opts: ContextOptions): AppContext {
       typing: new RateLimiter(10, 2, config.rateLimit, opts.clock),
       // sync, inbox:sync and conversation:read: cheap for a person, costly in a flood.
       read: new RateLimiter(60, 20, config.rateLimit, opts.clock),
+      // A person searches now and then; a script that searches in a loop keeps the cores busy.
+      search: new RateLimiter(
+        10,
+        0.5,
+        config.rateLimit,
+        opts.clock,
+        'You are searching too fast. Wait a moment, then try again.',
+      ),
       change: new RateLimiter(30, 5, config.rateLimit, opts.clock),
       lookups: new EmailLookupBudget(config.rateLimit, opts.clock),
     },

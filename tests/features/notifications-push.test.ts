@@ -12,6 +12,7 @@ import { openChat, post, sendByForm, signUp, startTestApp } from '../support/app
 import type { TestApp, TestUser } from '../support/app.js';
 import { closeSockets, cookieOf, openSocket } from '../support/sockets.js';
 import { Pusher } from '../../src/features/notifications/pusher.js';
+import { listSubscriptions } from '../../src/features/notifications/db.js';
 
 interface PushModel {
   notifyUrl: string;
@@ -293,5 +294,31 @@ describe('Web Push', () => {
     );
     // Never sent to: this test reaches no outside address.
     await app.pool.query(`DELETE FROM push_subscriptions WHERE endpoint LIKE 'https://%'`);
+  });
+});
+
+describe('a subscription ends with its session', () => {
+  it('after Log out the device is pushed nothing more, and its subscription is gone', async () => {
+    const dee = await signUp(app, { displayName: 'Dee' });
+    const made = await post(
+      dee.agent,
+      '/push/subscriptions',
+      {
+        endpoint: 'https://fcm.googleapis.com/fcm/send/dee-phone',
+        p256dh: 'B'.repeat(87),
+        auth: 'a'.repeat(22),
+      },
+      '/account',
+    );
+    expect(made.status).toBe(204);
+    expect((await listSubscriptions(app.pool, [dee.id])).map((x) => x.endpoint)).toEqual([
+      'https://fcm.googleapis.com/fcm/send/dee-phone',
+    ]);
+    expect((await post(dee.agent, '/logout', {}, '/account')).status).toBe(303);
+    expect(await listSubscriptions(app.pool, [dee.id])).toEqual([]);
+    const { rows } = await app.pool.query('SELECT 1 FROM push_subscriptions WHERE user_id = $1', [
+      dee.id,
+    ]);
+    expect(rows).toHaveLength(0);
   });
 });

@@ -271,3 +271,23 @@ describe('the query and the highlighter', () => {
     expect(segs.map((s) => s.text).join('').length).toBeLessThan(260);
   });
 });
+
+describe('a search loop is slowed down', () => {
+  it('past ten quick searches, the next is refused with words until the budget refills', async () => {
+    const limited = await startTestApp({ rateLimit: true });
+    try {
+      const u = await signUp(limited, { displayName: 'Looper' });
+      const codes: number[] = [];
+      for (let i = 0; i < 12; i++) {
+        const res = await u.agent.get('/messages/search').query({ q: `word${i}` });
+        codes.push(res.status);
+      }
+      expect(codes.slice(0, 10)).toEqual(Array(10).fill(200));
+      expect(codes.slice(10)).toEqual([429, 429]);
+      const refused = await u.agent.get('/messages/search').query({ q: 'again' });
+      expect(refused.text).toContain('You are searching too fast');
+    } finally {
+      await limited.close();
+    }
+  });
+});

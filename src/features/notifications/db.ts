@@ -16,11 +16,14 @@ export async function saveSubscription(
   db: Db,
   userId: number,
   s: { endpoint: string; p256dh: string; auth: string },
+  sessionId: string,
 ): Promise<void> {
   await db.query(
-    `INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (endpoint) DO UPDATE SET user_id = $1, p256dh = $3, auth = $4, created_at = now()`,
-    [userId, s.endpoint, s.p256dh, s.auth],
+    `INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, session_id)
+     VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (endpoint) DO UPDATE
+     SET user_id = $1, p256dh = $3, auth = $4, session_id = $5, created_at = now()`,
+    [userId, s.endpoint, s.p256dh, s.auth, sessionId],
   );
   // A person has a few browsers, not thousands: past MAX_SUBSCRIPTIONS the oldest go, so a
   // script cannot make every message fan out to endless made-up endpoints.
@@ -40,6 +43,13 @@ export async function deleteSubscription(db: Db, endpoint: string, userId?: numb
 }
 
 export async function listSubscriptions(db: Db, userIds: number[]): Promise<Subscription[]> {
+  // A subscription whose session ended (logged out, password changed, expired) is gone.
+  await db.query(
+    `DELETE FROM push_subscriptions p
+     WHERE p.user_id = ANY($1::bigint[]) AND p.session_id IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM session s WHERE s.sid = p.session_id AND s.expire > now())`,
+    [userIds],
+  );
   const { rows } = await db.query<Subscription>(
     `SELECT id, user_id AS "userId", endpoint, p256dh, auth FROM push_subscriptions
      WHERE user_id = ANY($1::bigint[]) ORDER BY id`,

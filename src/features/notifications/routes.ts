@@ -42,7 +42,7 @@ export function notificationRoutes(ctx: AppContext): Router {
 
   // The browser script posts a subscription after "Turn on notifications" (form-encoded, token).
   r.post('/push/subscriptions', requireUser, async (req, res) => {
-    await notifications.subscribe(ctx, userId(res), req.body);
+    await notifications.subscribe(ctx, userId(res), req.sessionID, req.body);
     res.status(204).end();
   });
   r.post('/push/subscriptions/delete', requireUser, async (req, res) => {

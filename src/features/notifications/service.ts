@@ -20,12 +20,17 @@ const subscriptionSchema = z.object({
 });
 
 /** Stores a browser's push subscription for the user, if its endpoint is a push service. */
-export async function subscribe(ctx: AppContext, userId: number, input: unknown): Promise<void> {
+export async function subscribe(
+  ctx: AppContext,
+  userId: number,
+  sessionId: string,
+  input: unknown,
+): Promise<void> {
   const data = parseFields(subscriptionSchema, input);
   if (!ctx.push.publicKey) throw invalid({}, 'Notifications by Web Push are off on this server.');
   if (!ctx.push.allows(data.endpoint))
     throw invalid({ endpoint: 'That is not a browser push service.' });
-  await db.saveSubscription(ctx.db, userId, data);
+  await db.saveSubscription(ctx.db, userId, data, sessionId);
 }
 
 export async function unsubscribe(ctx: AppContext, userId: number, input: unknown): Promise<void> {

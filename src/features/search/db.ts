@@ -1,4 +1,5 @@
-import type { Db } from '../../core/db/pool.js';
+import { withTransaction, type Db, type Pool } from '../../core/db/pool.js';
+import { AppError } from '../../core/errors.js';
 import { notFromBlocked, readableBy } from '../conversations/readable.js';
 import { containsPattern, type ParsedQuery } from './query.js';
 import { MESSAGE_SELECT, type MessageRow } from '../messages/db.js';
@@ -54,16 +55,33 @@ export function searchSql(q: ParsedQuery): { sql: string; params: unknown[] } {
   return { sql, params };
 }
 
+export const SEARCH_TIMEOUT_MS = 3000;
+
 export async function searchMessages(
-  db: Db,
+  db: Pool,
   userId: number,
   q: ParsedQuery,
   before: number,
   limit: number,
 ): Promise<FoundRow[]> {
   const { sql, params } = searchSql(q);
-  const { rows } = await db.query<FoundRow>(sql, [userId, before, q.text, limit, ...params]);
-  return rows;
+  // One search may not hold a core for long: past SEARCH_TIMEOUT_MS it is stopped and the
+  // person is asked for more precise words (PostgreSQL's query_canceled, 57014).
+  try {
+    return await withTransaction(db, async (tx) => {
+      await tx.query(`SET LOCAL statement_timeout = ${SEARCH_TIMEOUT_MS}`);
+      const { rows } = await tx.query<FoundRow>(sql, [userId, before, q.text, limit, ...params]);
+      return rows;
+    });
+  } catch (err) {
+    if ((err as { code?: unknown }).code === '57014')
+      throw new AppError(
+        503,
+        'That search took too long. Try longer or more precise words.',
+        'unavailable',
+      );
+    throw err;
+  }
 }
 
 // The log's own columns (kind, edits, replies, change numbers), so the window renders as the log does.

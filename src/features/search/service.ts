@@ -44,7 +44,7 @@ export async function searchMessages(
   const { q, before } = parseFields(searchSchema, input);
   const parsed = parseQuery(q);
   if (!parsed.terms.length) return { q, hits: [], nextBefore: undefined };
-  ctx.limits.read.take(userId);
+  ctx.limits.search.take(userId);
   const rows = await db.searchMessages(
     ctx.db,
     userId,
