@@ -97,6 +97,16 @@ export async function signUp(baseUrl: string, runId: string, index: number): Pro
 
 /** POST /conversations {email}: the one direct conversation of the two, as the search page does. */
 export async function openDirect(from: BenchUser, to: BenchUser): Promise<number> {
+  // Friends first (issue 13): between strangers the first few messages are a request, and a
+  // sender who writes more before the other answers is told "waiting for them to accept".
+  // Asking each other is accepting: the second request makes them friends.
+  for (const [a, b] of [
+    [from, to],
+    [to, from],
+  ] as const) {
+    const asked = await a.browser.post('/friends/requests', { email: b.email }, '/search');
+    if (asked.status !== 303) throw new Error(`POST /friends/requests answered ${asked.status}`);
+  }
   const res = await from.browser.post('/conversations', { email: to.email }, '/');
   const id = Number(/^\/conversations\/(\d+)$/.exec(res.location ?? '')?.[1]);
   if (res.status !== 303 || !id) {
