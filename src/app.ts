@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import compression from 'compression';
 import express, { type ErrorRequestHandler } from 'express';
 import helmet from 'helmet';
 import * as timeline from './shared/timeline.js';
@@ -140,6 +141,11 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
   const files = express.static(path.join(ROOT, 'public'), {
     maxAge: config.isProduction ? '1h' : 0,
   });
+  // The script and the style sheet gzipped (the script 77 KB → 26 KB; Lighthouse counted the
+  // missing compression as the largest saving). Only /static: a page that carries the form
+  // token and echoes what was typed (a search) stays uncompressed, so its size cannot leak the
+  // token (BREACH).
+  app.use('/static', compression());
   // Source maps show the original code with its comments: for a developer, not for the world.
   app.use('/static', (req, res, next) =>
     config.isProduction && req.path.endsWith('.map') ? next() : files(req, res, next),

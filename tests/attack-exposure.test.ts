@@ -35,6 +35,21 @@ describe('pages with someone’s data are not kept', () => {
       expect(res.headers['cache-control'], path).toBe('no-store');
     }
   });
+
+  it('the script and style sheet come gzipped; a page with the form token and a search echoed does not (BREACH)', async () => {
+    const u = await signUp(app);
+    for (const path of ['/static/app.js', '/static/style.css']) {
+      const res = await request(app.baseUrl).get(path).set('Accept-Encoding', 'gzip');
+      expect(res.status, path).toBe(200);
+      expect(res.headers['content-encoding'], path).toBe('gzip');
+    }
+    const page = await u.agent
+      .get('/search?email=someone%40example.com')
+      .set('Accept-Encoding', 'gzip');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('someone@example.com');
+    expect(page.headers['content-encoding']).toBeUndefined();
+  });
 });
 
 describe('request logs', () => {
