@@ -2,7 +2,6 @@
 // page, results that open the conversation at the message; a hidden tab notifies once for
 // two tabs, never for a muted conversation; "Turn on notifications" asks only when pressed.
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContextOptions, Page } from 'playwright-core';
 import { openChat, post, sendByForm, signUp, type TestApp, type TestUser } from './support/app.js';
 import { DESKTOP, PHONE, hasChromium } from './support/browser.js';
 import { useBrowserPages } from './support/pages.js';
@@ -35,16 +34,7 @@ beforeAll(async () => {
   await sendByForm(cy, withCy, 'I found a cheap kayak rental: cy.moreno@example.net has the list');
 });
 
-async function logIn(user: TestUser, device: BrowserContextOptions, page?: Page): Promise<Page> {
-  page ??= await pages.open(device);
-  page.setDefaultTimeout(8000);
-  await page.goto('/login');
-  await page.getByLabel('Email').fill(user.email);
-  await page.getByLabel('Password').fill(user.password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.waitForURL((u) => u.pathname === '/');
-  return page;
-}
+const { logIn } = pages;
 
 describe.skipIf(!hasChromium)('search in a browser', () => {
   for (const [name, device] of [

@@ -3,7 +3,7 @@
 // phone, and a tab that was offline catching up on all three kinds of change.
 // SCREENSHOTS=/tmp keeps /tmp/rich-text-*.png (desktop and phone, light and dark).
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContextOptions, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { openChat, signUp, type TestApp, type TestUser } from './support/app.js';
 import { DESKTOP, PHONE, hasChromium, socketSwitch } from './support/browser.js';
 import { useBrowserPages } from './support/pages.js';
@@ -13,16 +13,7 @@ import { LINK_REL } from './support/html.js';
 const pages = useBrowserPages();
 let app: TestApp;
 
-async function logIn(user: TestUser, device: BrowserContextOptions): Promise<Page> {
-  const page = await pages.open(device);
-  page.setDefaultTimeout(8000);
-  await page.goto('/login');
-  await page.getByLabel('Email').fill(user.email);
-  await page.getByLabel('Password').fill(user.password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.waitForURL((u) => u.pathname === '/');
-  return page;
-}
+const { logIn } = pages;
 
 async function openConversation(page: Page, id: number) {
   await page.goto(`/conversations/${id}`);

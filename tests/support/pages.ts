@@ -42,9 +42,12 @@ export function useBrowserPages(opts: { fullPageShots?: boolean } = {}) {
   return {
     app: (): TestApp => app!,
     open,
-    /** A page of its own, logged in as `user` through the login form, on the home page. */
-    logIn: async (user: TestUser, device: BrowserContextOptions): Promise<Page> => {
-      const page = await open(device);
+    /**
+     * Logs `user` in through the login form, on the home page: in a page of its own, or in
+     * `page` (another tab of a context that already exists).
+     */
+    logIn: async (user: TestUser, device: BrowserContextOptions, page?: Page): Promise<Page> => {
+      page ??= await open(device);
       page.setDefaultTimeout(8000);
       await page.goto('/login');
       await page.getByLabel('Email').fill(user.email);
