@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContextOptions, Page } from 'playwright-core';
 import { openChat, signUp, type TestApp, type TestUser } from './support/app.js';
-import { DESKTOP, PHONE, hasChromium } from './support/browser.js';
+import { DESKTOP, PHONE, hasChromium, socketSwitch } from './support/browser.js';
 import { useBrowserPages } from './support/pages.js';
 import { ask, cookieOf, openSocket, send, until, type ClientSocket } from './support/sockets.js';
 import { LINK_REL } from './support/html.js';
@@ -191,17 +191,16 @@ describe.skipIf(!hasChromium)('rich messages in the browser', () => {
         await send(a, chatId, 'third, to be liked'),
       ];
       const boPage = await logIn(bo, DESKTOP);
+      const network = await socketSwitch(boPage);
       await openConversation(boPage, chatId);
       const boOnWebSocket = () =>
         [...app.io.sockets.sockets.values()].some(
           (s) => s.data.userId === bo.id && s.conn.transport.name === 'websocket',
         );
       await until("Bo's page on its WebSocket", boOnWebSocket, 10_000);
-      // Cut off: socket.io's requests fail, and the server side closes so the page notices.
-      // Offline as the browser knows it (a route alone does not stop a WebSocket reconnect).
-      await boPage.context().setOffline(true);
-      await boPage.route('**/socket.io/**', (r) => r.abort());
-      // (Closed again if a reconnect slipped through before the route took hold.)
+      // Cut off: new socket.io requests and WebSockets are refused, and the server side
+      // closes so the page notices and tries (in vain) to reconnect.
+      network.off();
       await until(
         'Bo to have no socket',
         async () => {
@@ -225,8 +224,7 @@ describe.skipIf(!hasChromium)('rich messages in the browser', () => {
       expect(changed.map((c) => c.ok)).toEqual([true, true, true]);
       const log = boPage.locator('#messages');
       expect(await log.textContent()).toContain('first as written'); // nothing arrived meanwhile
-      await boPage.unroute('**/socket.io/**');
-      await boPage.context().setOffline(false);
+      network.on();
       await expect.poll(() => log.textContent(), { timeout: 15_000 }).toContain('first, reworded');
       expect(await boPage.locator(`#m${m1.id} .edited`).isVisible()).toBe(true);
       expect(await boPage.locator(`#m${m2.id}`).textContent()).toContain(
