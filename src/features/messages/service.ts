@@ -1,5 +1,5 @@
 import { AppError, notFound } from '../../core/errors.js';
-import { accessConversation } from '../conversations/access.js';
+import { accessConversation, sendRefusal } from '../conversations/access.js';
 import * as conversations from '../conversations/db.js';
 import * as messages from './db.js';
 import type { MessageDto } from '../../shared/protocol.js';
@@ -57,9 +57,12 @@ export async function sendMessage(
     replyTo: data.replyTo,
   };
   // With files: its own transaction that links them (features/attachments/service.ts).
-  const { row, created, memberIds, attachments } = ids.length
+  const written = ids.length
     ? await sendWithAttachments(ctx, message, ids)
     : { ...(await ctx.writer.write(message, marks)), attachments: [] };
+  // Removed (or hidden) between the check above and the insert: refused under the lock.
+  if (written.refused) throw sendRefusal(written.refused);
+  const { row, created, memberIds, attachments } = written;
   if (row.conversationId !== data.conversationId) {
     throw new AppError(
       409,
