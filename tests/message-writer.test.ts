@@ -2,7 +2,7 @@
 // yet each conversation's messages stored in the order they came, once each.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageWriter } from '../src/features/messages/writer.js';
-import { insertMessages } from '../src/features/messages/db.js';
+import { insertMessages, type StoredMessage } from '../src/features/messages/db.js';
 import { signUp, startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { openDirect } from './support/sockets.js';
 
@@ -66,7 +66,7 @@ describe('the message writer', () => {
       let stuckDone = false;
       const waiting = writer.write(msg(stuck, 'waits')).then(() => (stuckDone = true));
       // One lane would queue this behind the blocked batch until the lock goes.
-      const stored = await writer.write(msg(free, 'goes ahead'));
+      const stored = (await writer.write(msg(free, 'goes ahead'))) as StoredMessage;
       expect(stored.created).toBe(true);
       expect(stuckDone).toBe(false);
       await locker.query('COMMIT');
@@ -90,15 +90,15 @@ describe('the message writer', () => {
       body,
     });
     const [a, b, c] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
-    const [first] = await insertMessages(app.pool, [msg(one, a, 'a')]);
+    const [first] = (await insertMessages(app.pool, [msg(one, a, 'a')])) as StoredMessage[];
     expect(first).toMatchObject({ created: true, row: { body: 'a' } });
     expect(first!.memberIds).toHaveLength(2);
-    const again = await insertMessages(app.pool, [
+    const again = (await insertMessages(app.pool, [
       msg(one, a, 'a, sent again'),
       msg(two, b, 'b'),
       msg(two, c, 'c'),
       msg(two, c, 'c, doubled in the batch'),
-    ]);
+    ])) as StoredMessage[];
     expect(again.map((r) => [r.row.body, r.created])).toEqual([
       ['a', false],
       ['b', true],

@@ -41,7 +41,7 @@ export function foldIfBlocked(
   m: MessageFields,
   blocked: ReadonlySet<number>,
 ): HTMLLIElement {
-  if (m.senderId === null || !blocked.has(m.senderId)) return li;
+  if (m.senderId === null || !(m.blocked || blocked.has(m.senderId))) return li;
   const body = li.querySelector('.bubble > .body');
   if (!body) return li;
   const details = el(

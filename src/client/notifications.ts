@@ -71,7 +71,8 @@ async function show(m: MessageDto) {
 export function notifyInTabs(socket: ChatClientSocket, me: number) {
   socket.on('message:new', (m) => {
     if (!hasNotifications() || Notification.permission !== 'granted') return;
-    if (m.senderId === me || document.visibilityState === 'visible') return;
+    // Not from someone the reader blocked (it arrives only to be shown folded).
+    if (m.senderId === me || m.blocked || document.visibilityState === 'visible') return;
     void (async () => {
       if (await onScreenElsewhere(m.conversationId)) return;
       if (!navigator.locks) return show(m); // the tag still folds duplicates into one

@@ -33,6 +33,7 @@ export interface MessageFields {
   reactions?: ReactionDto[];
   changeSeq?: number;
   attachments?: AttachmentDto[];
+  blocked?: true;
 }
 
 /** A message built from the page's server-rendered <template>: one definition of its markup. */

@@ -21,6 +21,8 @@ export interface MessageDto {
   changeSeq: number;
   /** Its pictures and files, in the order they were attached; absent when there are none. */
   attachments?: AttachmentDto[];
+  /** Only to a reader who blocked its sender (in a group): shown folded, as the page does. */
+  blocked?: true;
 }
 
 /** The six reactions offered, in the order they are shown. */

@@ -2,7 +2,7 @@
 // a reconnect, id order under concurrent senders, typing, read marks and presence.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { MessageDto } from '../../src/shared/protocol.js';
-import { insertMessages } from '../../src/features/messages/db.js';
+import { insertMessages, type StoredMessage } from '../../src/features/messages/db.js';
 import { MessageWriter } from '../../src/features/messages/writer.js';
 import { signUp, startTestApp, type TestApp, type TestUser } from '../support/app.js';
 import {
@@ -172,12 +172,12 @@ describe('delivery', () => {
       clientId: id,
       body,
     });
-    const results = await insertMessages(app.pool, [
+    const results = (await insertMessages(app.pool, [
       msg('other'),
       msg('repeat', clientId),
       msg('repeat', clientId),
       msg('repeat', clientId),
-    ]);
+    ])) as StoredMessage[];
     expect(results.map((r) => r.created)).toEqual([true, true, false, false]);
     expect(new Set(results.slice(1).map((r) => r.row.id)).size).toBe(1);
   });

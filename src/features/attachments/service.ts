@@ -7,7 +7,7 @@ import { AppError } from '../../core/errors.js';
 import type { AppContext } from '../../core/context.js';
 import type { AttachmentDto, MessageDto } from '../../shared/protocol.js';
 import { formatSize } from '../../shared/files.js';
-import { insertMessages, type NewMessage, type StoredMessage } from '../messages/db.js';
+import { insertMessages, type NewMessage, type WriteResult } from '../messages/db.js';
 import * as files from './db.js';
 import { processPicture } from './images.js';
 import { cleanFileName } from './names.js';
@@ -165,9 +165,11 @@ export async function sendWithAttachments(
   ctx: AppContext,
   msg: NewMessage,
   ids: string[],
-): Promise<StoredMessage & { attachments: AttachmentDto[] }> {
+): Promise<WriteResult & { attachments: AttachmentDto[] }> {
   return withTransaction(ctx.db, async (tx) => {
     const [stored] = await insertMessages(tx, [msg]);
+    // The sender was removed meanwhile: nothing stored, nothing linked (their files stay pending).
+    if (stored!.refused) return { ...stored!, attachments: [] };
     if (stored!.row.conversationId !== msg.conversationId) return { ...stored!, attachments: [] };
     if (stored!.created) {
       const linked = await files.linkToMessage(tx, {

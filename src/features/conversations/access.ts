@@ -31,6 +31,17 @@ export const NOT_A_MEMBER =
   'You are no longer in this group: you can read what was said while you were in it, but not write.';
 
 /**
+ * The answer to a send the message insert refused under the conversation's lock
+ * (insert_messages_v6): the same words a send after the change would get from
+ * accessConversation — a former member is told so, anyone else "not found".
+ */
+export function sendRefusal(reason: 'former' | 'absent'): AppError {
+  return reason === 'former'
+    ? new AppError(403, NOT_A_MEMBER, 'forbidden')
+    : notFound('That conversation');
+}
+
+/**
  * Allows or throws "not found": a conversation you are not in, or one you declined, gets
  * the same answer as one that does not exist. A send to someone who has not accepted
  * (or who blocked you: the same answer) is allowed a few times, then refused.
@@ -43,10 +54,8 @@ export async function accessConversation(
 ): Promise<ConversationAccess> {
   const members = await loadMembers(ctx, conversationId, user.id, need);
   const state = members.state.get(user.id);
-  if (!state || state === 'declined') throw notFound('That conversation');
-  if (need !== 'read' && isFormer(members, user.id)) {
-    throw new AppError(403, NOT_A_MEMBER, 'forbidden');
-  }
+  if (!state || state === 'declined') throw sendRefusal('absent');
+  if (need !== 'read' && isFormer(members, user.id)) throw sendRefusal('former');
   if (need === 'send' && sendIsPending(members, user.id)) {
     await checkRequestAllowance(ctx, conversationId, user.id);
   }

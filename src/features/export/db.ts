@@ -1,5 +1,5 @@
 import type { Db } from '../../core/db/pool.js';
-import { readableBy } from '../conversations/readable.js';
+import { readableBy, seenVersion } from '../conversations/readable.js';
 
 export interface ExportConversation {
   id: number;
@@ -35,7 +35,10 @@ export interface ExportMessage {
   editedAt: Date | null;
 }
 
-/** One page of what the user may read in a conversation (readable.ts), after `after`. */
+/**
+ * One page of what the user may read in a conversation (readable.ts), after `after`; a former
+ * member's messages as they were when they left.
+ */
 export async function listReadable(
   db: Db,
   userId: number,
@@ -44,9 +47,11 @@ export async function listReadable(
   limit: number,
 ): Promise<ExportMessage[]> {
   const { rows } = await db.query<ExportMessage>(
-    `SELECT m.id, m.sender_id AS "senderId", u.display_name AS "senderName", m.body,
-            m.created_at AS "createdAt", m.edited_at AS "editedAt"
+    `SELECT m.id, m.sender_id AS "senderId", u.display_name AS "senderName",
+            coalesce(seen.body, m.body) AS body, m.created_at AS "createdAt",
+            CASE WHEN seen.body IS NULL THEN m.edited_at ELSE seen.edited_at END AS "editedAt"
      FROM messages m LEFT JOIN users u ON u.id = m.sender_id
+     LEFT JOIN LATERAL ${seenVersion('m', '$1')} seen ON true
      WHERE m.conversation_id = $2 AND m.id > $3 AND ${readableBy('m', '$1')}
      ORDER BY m.id LIMIT $4`,
     [userId, conversationId, after, limit],

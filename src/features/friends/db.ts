@@ -183,7 +183,7 @@ export async function listWatchers(db: Db, userId: number): Promise<number[]> {
   return rows.map((r) => r.id);
 }
 
-/** A user's answer to one conversation. */
+/** A user's answer to one conversation; declining notes when (a group's invitation waits). */
 export async function setMemberState(
   db: Db,
   conversationId: number,
@@ -191,7 +191,9 @@ export async function setMemberState(
   state: 'accepted' | 'request' | 'declined',
 ): Promise<void> {
   await db.query(
-    'UPDATE conversation_members SET state = $3 WHERE conversation_id = $1 AND user_id = $2 AND state <> $3',
+    `UPDATE conversation_members
+     SET state = $3, declined_at = CASE WHEN $3 = 'declined' THEN now() ELSE declined_at END
+     WHERE conversation_id = $1 AND user_id = $2 AND state <> $3`,
     [conversationId, userId, state],
   );
 }

@@ -67,7 +67,8 @@ export function watchersIn(m: Members, subject: number): number[] {
 }
 
 /**
- * Who hears a new message live: not a member who hid the conversation or blocked the sender.
+ * Who hears a new message live: not a member who hid the conversation or blocked the sender
+ * (in a group, those who blocked the sender get it folded: foldingFor).
  * A pending request's recipient does hear it (their inbox shows the request at once).
  */
 export function deliverTo(m: Members, senderId: number, ids: number[]): number[] {
@@ -77,6 +78,24 @@ export function deliverTo(m: Members, senderId: number, ids: number[]): number[]
       (m.state.get(id) !== 'declined' && !isFormer(m, id) && !m.blocks.has(`${id}:${senderId}`)),
   );
 }
+
+/**
+ * The members who blocked the sender yet are in the conversation with them (a group): they get
+ * the sender's new messages folded ("Message from a blocked person"), as their page shows them.
+ */
+export function foldingFor(m: Members, senderId: number, ids: number[]): number[] {
+  return ids.filter(
+    (id) =>
+      id !== senderId &&
+      m.state.get(id) !== 'declined' &&
+      !isFormer(m, id) &&
+      m.blocks.has(`${id}:${senderId}`),
+  );
+}
+
+/** Did the reader block this sender? (Their messages are folded for the reader.) */
+export const readerBlocked = (m: Members, readerId: number, senderId: number | null) =>
+  senderId !== null && m.blocks.has(`${readerId}:${senderId}`);
 
 /** A send waits on acceptance when no other member has accepted it without blocking the sender. */
 export function sendIsPending(m: Members, senderId: number): boolean {

@@ -155,6 +155,22 @@ export async function addMember(
   return (rowCount ?? 0) > 0;
 }
 
+/** Did this person decline an invitation to this group less than `ms` ago? */
+export async function declinedWithin(
+  tx: Db,
+  conversationId: number,
+  userId: number,
+  ms: number,
+): Promise<boolean> {
+  const { rowCount } = await tx.query(
+    `SELECT 1 FROM conversation_members
+     WHERE conversation_id = $1 AND user_id = $2 AND state = 'declined'
+       AND declined_at > now() - make_interval(secs => $3 / 1000.0)`,
+    [conversationId, userId, ms],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
 /** Left or removed: reads up to `historyTo` (the line that says so), hears nothing more. */
 export async function endMembership(
   tx: Db,

@@ -18,6 +18,13 @@ import * as db from './db.js';
 import type { Role } from './db.js';
 
 export const TITLE_MAX = 80;
+
+/**
+ * A declined invitation cannot be sent again, by anyone, for a day: without it a person could
+ * be re-invited at once, again and again. (A declined friend request waits 7 days,
+ * friends/service.ts; WhatsApp's invitation to a group one cannot be added to lasts 3 days.)
+ */
+export const INVITE_AGAIN_AFTER_MS = 24 * 60 * 60 * 1000;
 const RANK: Record<Role, number> = { member: 1, admin: 2, owner: 3 };
 
 const titleSchema = z
@@ -168,6 +175,15 @@ export async function addMember(
       throw forbidden('Only admins can add people to this group.');
     }
     checkRoom(ctx, await db.countCurrent(tx, conversationId), 1);
+    // Words that say no more than a pending invitation would ("invited, not joined"): not
+    // that they declined, nor when.
+    if (await db.declinedWithin(tx, conversationId, person.id, INVITE_AGAIN_AFTER_MS)) {
+      throw new AppError(
+        409,
+        `${person.displayName} was invited to this group recently and has not joined. You can invite them again later; an invite link works for them meanwhile.`,
+        'conflict',
+      );
+    }
     const added = await db.addMember(tx, {
       conversationId,
       userId: person.id,

@@ -8,6 +8,7 @@ import { AppError } from '../../core/errors.js';
 import type { Db } from '../../core/db/pool.js';
 import { MESSAGE_SELECT, type MessageRow } from '../messages/db.js';
 import { REACTION_EMOJI, type ReactionDto, type ReactionEmoji } from '../../shared/protocol.js';
+import { changedAfterLeaving, seenVersion } from '../conversations/readable.js';
 
 /** The member history rule for message alias `m` and member alias `cm`. */
 const READABLE = `cm.state <> 'declined' AND m.id > cm.history_from
@@ -88,8 +89,12 @@ export async function replaceBody(
       `This message was edited ${MAX_VERSIONS} times: send a new one instead.`,
       'conflict',
     );
+  // replaced_after: where the conversation stood (under its lock), so a member who left before
+  // keeps this version (conversations/readable.ts, seenVersion).
   await tx.query(
-    'INSERT INTO message_versions (message_id, body, written_at) VALUES ($1, $2, $3)',
+    `INSERT INTO message_versions (message_id, body, written_at, replaced_after)
+     SELECT $1, $2, $3, c.last_message_id
+     FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.id = $1`,
     [target.id, target.body, target.editedAt ?? target.createdAt],
   );
   await tx.query(
@@ -119,8 +124,11 @@ export async function toggleReaction(
   userId: number,
   emoji: ReactionEmoji,
 ): Promise<boolean> {
+  // added_after: where the conversation stood (under its lock); one who left before never sees it.
   const added = await tx.query(
-    `INSERT INTO message_reactions (message_id, user_id, emoji) VALUES ($1, $2, $3)
+    `INSERT INTO message_reactions (message_id, user_id, emoji, added_after)
+     SELECT $1, $2, $3, c.last_message_id
+     FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.id = $1
      ON CONFLICT DO NOTHING`,
     [messageId, userId, emoji],
   );
@@ -206,22 +214,31 @@ export interface QuoteRow {
   readable: boolean;
 }
 
-// The quoted messages ($3) of a conversation ($1), each saying whether reader $2 may read it.
+// The quoted messages ($3) of a conversation ($1), each saying whether reader $2 may read it,
+// with the text the reader saw (a former member: as it was when they left).
 const QUOTES_SQL = `SELECT m.id, m.sender_id AS "senderId", u.display_name AS "senderName",
-    left(m.body, 400) AS body, m.deleted_at IS NOT NULL AS deleted,
+    left(coalesce(seen.body, m.body), 400) AS body, m.deleted_at IS NOT NULL AS deleted,
     coalesce(${READABLE}, false) AS readable
   FROM messages m
   LEFT JOIN users u ON u.id = m.sender_id
   LEFT JOIN conversation_members cm ON cm.conversation_id = m.conversation_id AND cm.user_id = $2
+  LEFT JOIN LATERAL ${seenVersion('m', '$2')} seen ON true
   WHERE m.id = ANY ($3::bigint[]) AND m.conversation_id = $1`;
 
-// The reactions of messages $4, one row per message and emoji, oldest first.
+// The reactions of messages $4, one row per message and emoji, oldest first; to a former
+// member ($2), none added after they left.
 const REACTIONS_SQL = `SELECT r.message_id AS "messageId", r.emoji,
     array_agg(r.user_id ORDER BY r.created_at, r.user_id) AS "userIds",
     array_agg(u.display_name ORDER BY r.created_at, r.user_id) AS names
   FROM message_reactions r JOIN users u ON u.id = r.user_id
   WHERE r.message_id = ANY ($4::bigint[])
+    AND NOT ${changedAfterLeaving('$1', '$2', 'r.added_after', 'r.created_at')}
   GROUP BY r.message_id, r.emoji`;
+
+// Messages $4 that a former member ($2) last saw in an earlier version: that version.
+const SEEN_SQL = `SELECT m.id AS "messageId", seen.body, seen.edited_at AS "editedAt"
+  FROM messages m JOIN LATERAL ${seenVersion('m', '$2')} seen ON true
+  WHERE m.id = ANY ($4::bigint[]) AND m.conversation_id = $1`;
 
 /** The messages these replies quote, each saying whether `userId` may read it. */
 export async function loadQuotes(
@@ -235,9 +252,16 @@ export async function loadQuotes(
   return rows;
 }
 
+/** The text a former member saw of a message edited after they left. */
+export interface SeenVersion {
+  body: string;
+  editedAt: Date | null;
+}
+
 /**
  * A page's reactions and reply quotes for one reader, in one round trip: each message's
- * reactions in the order the six are offered, and the quoted messages.
+ * reactions in the order the six are offered, the quoted messages, and for a former member
+ * the earlier versions they last saw of messages edited after they left.
  */
 export async function loadReactionsAndQuotes(
   db: Db,
@@ -245,15 +269,27 @@ export async function loadReactionsAndQuotes(
   readerId: number,
   messageIds: number[],
   quotedIds: number[],
-): Promise<{ reactions: Map<number, ReactionDto[]>; quotes: QuoteRow[] }> {
+): Promise<{
+  reactions: Map<number, ReactionDto[]>;
+  quotes: QuoteRow[];
+  seen: Map<number, SeenVersion>;
+}> {
   const { rows } = await db.query<{
     reactions: { messageId: number; emoji: ReactionEmoji; userIds: number[]; names: string[] }[];
     quotes: QuoteRow[];
+    seen: { messageId: number; body: string; editedAt: string | null }[];
   }>(
     `SELECT (SELECT coalesce(json_agg(x), '[]') FROM (${REACTIONS_SQL}) x) AS reactions,
-            (SELECT coalesce(json_agg(q), '[]') FROM (${QUOTES_SQL}) q) AS quotes`,
+            (SELECT coalesce(json_agg(q), '[]') FROM (${QUOTES_SQL}) q) AS quotes,
+            (SELECT coalesce(json_agg(s), '[]') FROM (${SEEN_SQL}) s) AS seen`,
     [conversationId, readerId, quotedIds, messageIds],
   );
+  const seen = new Map<number, SeenVersion>();
+  for (const v of rows[0]!.seen)
+    seen.set(Number(v.messageId), {
+      body: v.body,
+      editedAt: v.editedAt === null ? null : new Date(v.editedAt),
+    });
   const reactions = new Map<number, ReactionDto[]>();
   for (const r of rows[0]!.reactions) {
     const list = reactions.get(r.messageId) ?? [];
@@ -262,7 +298,7 @@ export async function loadReactionsAndQuotes(
   }
   for (const list of reactions.values())
     list.sort((a, b) => REACTION_EMOJI.indexOf(a.emoji) - REACTION_EMOJI.indexOf(b.emoji));
-  return { reactions, quotes: rows[0]!.quotes };
+  return { reactions, quotes: rows[0]!.quotes, seen };
 }
 
 export interface VersionRow {
@@ -271,12 +307,22 @@ export interface VersionRow {
   replacedAt: Date;
 }
 
-/** A message's earlier versions, oldest first. */
-export async function listVersions(db: Db, messageId: number): Promise<VersionRow[]> {
+/**
+ * A message's earlier versions as `readerId` may see them, oldest first: to a former member,
+ * those replaced before they left (the one replaced after is what they see as the message).
+ */
+export async function listVersions(
+  db: Db,
+  conversationId: number,
+  messageId: number,
+  readerId: number,
+): Promise<VersionRow[]> {
   const { rows } = await db.query<VersionRow>(
-    `SELECT body, written_at AS "writtenAt", replaced_at AS "replacedAt"
-     FROM message_versions WHERE message_id = $1 ORDER BY id`,
-    [messageId],
+    `SELECT v.body, v.written_at AS "writtenAt", v.replaced_at AS "replacedAt"
+     FROM message_versions v WHERE v.message_id = $2
+       AND NOT ${changedAfterLeaving('$1', '$3', 'v.replaced_after', 'v.replaced_at')}
+     ORDER BY v.id`,
+    [conversationId, messageId, readerId],
   );
   return rows;
 }

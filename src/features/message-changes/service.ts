@@ -170,7 +170,9 @@ export async function messageVersions(
   messageId: number,
 ) {
   const message = await findMessage(ctx, userId, conversationId, messageId);
-  const versions = message.deleted ? [] : await changes.listVersions(ctx.db, messageId);
+  const versions = message.deleted
+    ? []
+    : await changes.listVersions(ctx.db, conversationId, messageId, userId);
   return { message, versions };
 }
 

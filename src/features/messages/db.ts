@@ -98,15 +98,27 @@ export interface StoredMessage {
   created: boolean;
   /** For a new row: the conversation's members at its commit, who alone may hear of it. */
   memberIds: number[];
+  refused?: undefined;
 }
 
 /**
- * Stores a batch with one statement (migrations/004, now insert_messages_v5): conversation rows locked
+ * Not stored: at the insert, under the conversation's lock, the sender was no longer a current
+ * member ('former': left or removed meanwhile) or not one at all ('absent': none, or declined).
+ */
+export interface RefusedMessage {
+  refused: 'former' | 'absent';
+}
+
+export type WriteResult = StoredMessage | RefusedMessage;
+
+/**
+ * Stores a batch with one statement (migrations/004, now insert_messages_v6): conversation rows locked
  * first, so id order within a conversation is commit order; a (sender, clientId)
- * already stored is not stored again, and `created` says which rows are new.
+ * already stored is not stored again, and `created` says which rows are new; a row whose
+ * sender may no longer send there is refused, alone (the others of the batch are stored).
  * Runs on its own (autocommit) or inside the caller's transaction.
  */
-export async function insertMessages(db: Db, batch: NewMessage[]): Promise<StoredMessage[]> {
+export async function insertMessages(db: Db, batch: NewMessage[]): Promise<WriteResult[]> {
   const { rows } = await db.query<{
     id: number;
     conversationId: number;
@@ -117,11 +129,12 @@ export async function insertMessages(db: Db, batch: NewMessage[]): Promise<Store
     created: boolean;
     memberIds: string[] | null;
     replyToId: number | null;
+    refused: 'former' | 'absent' | null;
   }>(
     `SELECT r_id AS id, r_conversation_id AS "conversationId", r_sender_id AS "senderId",
        r_client_id AS "clientId", r_body AS body, r_created_at AS "createdAt", r_created AS created,
-       r_member_ids AS "memberIds", r_reply_to_id AS "replyToId"
-     FROM insert_messages_v5($1::bigint[], $2::bigint[], $3::uuid[], $4::text[], $5::bigint[])`,
+       r_member_ids AS "memberIds", r_reply_to_id AS "replyToId", r_refused AS refused
+     FROM insert_messages_v6($1::bigint[], $2::bigint[], $3::uuid[], $4::text[], $5::bigint[])`,
     [
       batch.map((m) => m.conversationId),
       batch.map((m) => m.senderId),
@@ -132,12 +145,16 @@ export async function insertMessages(db: Db, batch: NewMessage[]): Promise<Store
   );
   const key = (senderId: number, clientId: string) => `${senderId}/${clientId}`;
   const found = new Map<string, (typeof rows)[number]>();
+  const refused = new Map<string, RefusedMessage>();
   for (const r of rows)
-    if (r.created || !found.has(key(r.senderId, r.clientId)))
+    if (r.refused) refused.set(key(r.senderId, r.clientId), { refused: r.refused });
+    else if (r.created || !found.has(key(r.senderId, r.clientId)))
       found.set(key(r.senderId, r.clientId), r);
   // A retry stored by another instance in the same instant conflicts without being visible
   // to this statement's snapshot: look it up again, now that it has committed.
-  const unseen = batch.filter((m) => !found.has(key(m.senderId, m.clientId)));
+  const unseen = batch.filter(
+    (m) => !found.has(key(m.senderId, m.clientId)) && !refused.has(key(m.senderId, m.clientId)),
+  );
   if (unseen.length) {
     const again = await db.query<MessageRow>(
       `${SELECT} WHERE (m.sender_id, m.client_id) IN (SELECT * FROM unnest($1::bigint[], $2::uuid[]))`,
@@ -150,11 +167,14 @@ export async function insertMessages(db: Db, batch: NewMessage[]): Promise<Store
         created: false,
         memberIds: null,
         replyToId: r.replyToId ?? null,
+        refused: null,
       });
   }
   const answered = new Set<string>();
-  return batch.map((m) => {
+  return batch.map((m): WriteResult => {
     const k = key(m.senderId, m.clientId);
+    const no = refused.get(k);
+    if (no) return no;
     const r = found.get(k);
     if (!r) throw new Error(`message ${k} was neither stored nor found`);
     // The first entry of a new row made it; a repeat (in this batch or later) gets the stored row.

@@ -4,7 +4,7 @@ import type { Db } from '../../core/db/pool.js';
 import type { MessageDto, ReactionDto, ReplyDto } from '../../shared/protocol.js';
 import type { MessageRow } from './db.js';
 import { firstLineOf, renderBody } from './render.js';
-import { loadReactionsAndQuotes } from '../message-changes/db.js';
+import { loadReactionsAndQuotes, type SeenVersion } from '../message-changes/db.js';
 
 export const DELETED_USER = 'Deleted user';
 export const DELETED_TEXT = 'This message was deleted';
@@ -12,6 +12,8 @@ export const DELETED_TEXT = 'This message was deleted';
 export interface Decorations {
   reactions: ReadonlyMap<number, ReactionDto[]>;
   quotes: ReadonlyMap<number, ReplyDto>;
+  /** For a former member: the version they last saw of a message edited after they left. */
+  seen?: ReadonlyMap<number, SeenVersion>;
 }
 
 /** A quote the reader may not see (their history starts after it): its id only. */
@@ -23,7 +25,9 @@ export const hiddenQuote = (id: number): ReplyDto => ({
   excerpt: '',
 });
 
-export function toDto(row: MessageRow, senderName?: string, deco?: Decorations): MessageDto {
+export function toDto(shown: MessageRow, senderName?: string, deco?: Decorations): MessageDto {
+  const seen = deco?.seen?.get(shown.id);
+  const row = seen ? { ...shown, body: seen.body, editedAt: seen.editedAt } : shown;
   const deleted = row.deletedAt != null;
   const replyToId = row.replyToId ?? null;
   return {
@@ -58,7 +62,11 @@ export async function loadDecorations(
   rows: readonly MessageRow[],
 ): Promise<Decorations> {
   const replyIds = [...new Set(rows.flatMap((r) => (r.replyToId ? [r.replyToId] : [])))];
-  const { reactions, quotes: quoted } = await loadReactionsAndQuotes(
+  const {
+    reactions,
+    quotes: quoted,
+    seen,
+  } = await loadReactionsAndQuotes(
     db,
     conversationId,
     readerId,
@@ -80,7 +88,7 @@ export async function loadDecorations(
           },
     );
   }
-  return { reactions, quotes };
+  return { reactions, quotes, seen };
 }
 
 /** Rows to DTOs for one reader, decorated. */

@@ -1,5 +1,5 @@
 import { AppError, notFound } from '../../core/errors.js';
-import { accessConversation } from '../conversations/access.js';
+import { accessConversation, sendRefusal } from '../conversations/access.js';
 import * as conversations from '../conversations/db.js';
 import * as messages from './db.js';
 import type { MessageDto } from '../../shared/protocol.js';
@@ -7,7 +7,7 @@ import type { AppContext } from '../../core/context.js';
 import { parseFields } from '../../core/validation.js';
 import { eventSchemas } from '../../shared/schemas.js';
 import * as trace from './trace.js';
-import { deliverTo, watchersIn } from '../friends/policy.js';
+import { deliverTo, foldingFor, readerBlocked, watchersIn } from '../friends/policy.js';
 import { acceptConversation } from '../friends/service.js';
 import { DELETED_USER as DELETED_USER_NAME, hiddenQuote, toDto, toDtos } from './dto.js';
 import { findReadable, listChanges, loadQuotes } from '../message-changes/db.js';
@@ -57,9 +57,12 @@ export async function sendMessage(
     replyTo: data.replyTo,
   };
   // With files: its own transaction that links them (features/attachments/service.ts).
-  const { row, created, memberIds, attachments } = ids.length
+  const written = ids.length
     ? await sendWithAttachments(ctx, message, ids)
     : { ...(await ctx.writer.write(message, marks)), attachments: [] };
+  // Removed (or hidden) between the check above and the insert: refused under the lock.
+  if (written.refused) throw sendRefusal(written.refused);
+  const { row, created, memberIds, attachments } = written;
   if (row.conversationId !== data.conversationId) {
     throw new AppError(
       409,
@@ -73,18 +76,22 @@ export async function sendMessage(
   // To the members at the commit, not the cached list: one removed since hears nothing.
   if (created) {
     const to = deliverTo(access.members, sender.id, memberIds);
-    if (dto.replyTo?.state === 'shown' || dto.replyTo?.state === 'deleted') {
-      // A member whose history starts after the quoted message gets the quote without its text.
-      const notReading = await membersNotReading(ctx, data.conversationId, row.replyToId!);
-      const hiders = to.filter((id) => notReading.has(id));
-      ctx.notify.messageNew(
-        to.filter((id) => !notReading.has(id)),
-        dto,
-      );
+    // A member whose history starts after the quoted message gets the quote without its text.
+    const quoted = dto.replyTo?.state === 'shown' || dto.replyTo?.state === 'deleted';
+    const notReading = quoted
+      ? await membersNotReading(ctx, data.conversationId, row.replyToId!)
+      : new Set<number>();
+    const tell = (ids: number[], d: MessageDto) => {
+      const seeing = ids.filter((id) => !notReading.has(id));
+      const hiders = ids.filter((id) => notReading.has(id));
       // (An empty room list would be everyone: Socket.IO's to([]) broadcasts.)
+      if (seeing.length) ctx.notify.messageNew(seeing, d);
       if (hiders.length)
-        ctx.notify.messageNew(hiders, { ...dto, replyTo: hiddenQuote(dto.replyTo.id) });
-    } else ctx.notify.messageNew(to, dto);
+        ctx.notify.messageNew(hiders, { ...d, replyTo: hiddenQuote(d.replyTo!.id) });
+    };
+    tell(to, dto);
+    // One who blocked the sender in a group sees it folded, live as after a reload; no push.
+    tell(foldingFor(access.members, sender.id, memberIds), { ...dto, blocked: true });
     ctx.push.messageSent(to, dto); // Web Push to those with no tab open
   }
   if (marks) {
@@ -139,7 +146,12 @@ export async function syncMessages(
 }> {
   const data = parseFields(syncSchema, input);
   const conversationId = data.conversationId;
-  const { history } = await accessConversation(ctx, { id: userId }, conversationId, 'read');
+  const { history, members } = await accessConversation(
+    ctx,
+    { id: userId },
+    conversationId,
+    'read',
+  );
   const [page, changed] = await Promise.all([
     messages.listAfter(ctx.db, conversationId, data.after, SYNC_LIMIT, history),
     data.changesAfter === undefined
@@ -151,6 +163,9 @@ export async function syncMessages(
     changed &&
       toDtos(ctx.db, userId, conversationId, changed.messages).then((l) => withAttachments(ctx, l)),
   ]);
+  // What the reader blocked comes folded, as on their page (blocked since it loaded, too).
+  for (const m of [...list, ...(changes ?? [])])
+    if (readerBlocked(members, userId, m.senderId)) m.blocked = true;
   if (!changed) return { messages: list, hasMore: page.hasMore };
   return { messages: list, hasMore: page.hasMore, changes, changesHaveMore: changed.hasMore };
 }

@@ -9,14 +9,14 @@
 // for long does not hold up the others. Each sender's promise settles only after the
 // commit that holds its row.
 import { isConnectionError, type Pool, type PoolClient } from '../../core/db/pool.js';
-import { insertMessages, type NewMessage, type StoredMessage } from './db.js';
+import { insertMessages, type NewMessage, type WriteResult } from './db.js';
 import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import * as trace from './trace.js';
 
 interface Pending {
   msg: NewMessage;
-  resolve: (r: StoredMessage) => void;
+  resolve: (r: WriteResult) => void;
   reject: (err: unknown) => void;
   marks: trace.Marks | undefined;
 }
@@ -31,7 +31,7 @@ export class MessageWriter {
     this.lanes = Array.from({ length: count }, () => new Lane(pool, logger, maxBatch, maxInFlight));
   }
 
-  write(msg: NewMessage, marks?: trace.Marks): Promise<StoredMessage> {
+  write(msg: NewMessage, marks?: trace.Marks): Promise<WriteResult> {
     if (this.closed) return Promise.reject(unavailable());
     if (marks) marks.queued = trace.now();
     // A conversation always takes the same lane: its messages stay in arrival order.

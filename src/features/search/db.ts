@@ -1,6 +1,6 @@
 import { withTransaction, type Db, type Pool } from '../../core/db/pool.js';
 import { AppError } from '../../core/errors.js';
-import { notFromBlocked, readableBy } from '../conversations/readable.js';
+import { notFromBlocked, readableBy, seenVersion } from '../conversations/readable.js';
 import { containsPattern, type ParsedQuery } from './query.js';
 import { MESSAGE_SELECT, type MessageRow } from '../messages/db.js';
 
@@ -29,25 +29,34 @@ export function searchSql(q: ParsedQuery): { sql: string; params: unknown[] } {
     params.push(containsPattern(term));
     return `$${params.length + 4}`;
   };
-  const parts = q.substrings.map((t) => `m.body ILIKE ${like(t)}`);
-  const not = q.excluded.map((t) => `m.body NOT ILIKE ${like(t)}`);
-  const substring = [...parts, ...not].join(' AND ');
-  const words = `to_tsvector('simple', m.body) @@ websearch_to_tsquery('simple', $3)`;
-  const match = q.substringsSuffice
-    ? `(${substring} AND $3::text IS NOT NULL)`
-    : parts.length
-      ? `(${words} OR (${substring}))`
-      : `(${words})`;
+  const patterns = q.substrings.map(like);
+  const excluded = q.excluded.map(like);
+  const matching = (body: string) => {
+    const parts = patterns.map((p) => `${body} ILIKE ${p}`);
+    const not = excluded.map((p) => `${body} NOT ILIKE ${p}`);
+    const substring = [...parts, ...not].join(' AND ');
+    const words = `to_tsvector('simple', ${body}) @@ websearch_to_tsquery('simple', $3)`;
+    return q.substringsSuffice
+      ? `(${substring} AND $3::text IS NOT NULL)`
+      : parts.length
+        ? `(${words} OR (${substring}))`
+        : `(${words})`;
+  };
+  // The index finds the current text; a former member's hit must also match (and shows) the
+  // text they saw when they left (readable.ts, seenVersion): an edit made since is not theirs.
   const sql = `SELECT m.id, m.conversation_id AS "conversationId", m.sender_id AS "senderId",
-      u.display_name AS "senderName", m.body, m.created_at AS "createdAt", c.kind, c.title,
+      u.display_name AS "senderName", coalesce(seen.body, m.body) AS body,
+      m.created_at AS "createdAt", c.kind, c.title,
       (SELECT string_agg(ou.display_name, ', ' ORDER BY ou.id)
        FROM conversation_members om JOIN users ou ON ou.id = om.user_id
        WHERE om.conversation_id = m.conversation_id AND om.user_id <> $1) AS others
     FROM messages m
     JOIN conversations c ON c.id = m.conversation_id
     LEFT JOIN users u ON u.id = m.sender_id
+    LEFT JOIN LATERAL ${seenVersion('m', '$1')} seen ON true
     WHERE m.id < $2
-      AND ${match}
+      AND ${matching('m.body')}
+      AND (seen.body IS NULL OR ${matching('seen.body')})
       AND ${readableBy('m', '$1')}
       AND ${notFromBlocked('m', '$1')}
     ORDER BY m.id DESC
