@@ -226,6 +226,22 @@ describe('what each member sees', () => {
     const annPage = await page(ann, id);
     expect(annPage.text).toContain('Cy says hi');
     expect(annPage.text).not.toContain('Message from a blocked person');
+    // Live and in sync, Bo's tabs get Cy's messages marked to be folded; Ann's are not marked.
+    const boSocket = await openSocket(app.baseUrl, await cookieOf(bo.agent));
+    const annSocket = await openSocket(app.baseUrl, await cookieOf(ann.agent));
+    const toBo = waitFor(boSocket, 'message:new', (m) => m.body === 'Cy again');
+    const toAnn = waitFor(annSocket, 'message:new', (m) => m.body === 'Cy again');
+    await send(cySocket, id, 'Cy again');
+    expect((await toBo).blocked).toBe(true);
+    expect((await toAnn).blocked).toBeUndefined();
+    const synced = await ask(boSocket, 'sync', { conversationId: id, after: 0 });
+    if (!synced.ok) throw new Error(synced.error.message);
+    expect(
+      synced.messages.filter((m) => m.senderId === cy.id).map((m) => [m.body, m.blocked]),
+    ).toEqual([
+      ['Cy says hi', true],
+      ['Cy again', true],
+    ]);
     await post(bo.agent, `/friends/${cy.id}/unblock`, {}, '/account');
   });
 });
