@@ -24,6 +24,7 @@ import { refreshSession, type SessionSetup } from './core/http/session.js';
 import { accountRoutes } from './features/accounts/routes.js';
 import { pageRoutes } from './features/conversations/pages.js';
 import { createCsrf } from './core/http/csrf.js';
+import { partialRenderer } from './core/http/partials.js';
 import { makeLimits } from './core/http/limits.js';
 import {
   attachLimits,
@@ -64,6 +65,10 @@ export function createApp(ctx: AppContext, opts: AppOptions): express.Express {
   app.locals.isMentioned = isMentioned;
   Object.assign(app.locals, fileViews); // isPicture, typeLabel, formatSize (src/shared/files.ts)
   app.locals.attachLimits = attachLimits(ctx);
+  // The one message partial, fifty times a page: called compiled, not through include().
+  app.locals.partial = partialRenderer(path.join(ROOT, 'views'), app.locals, () =>
+    app.enabled('view cache'),
+  );
 
   app.use(
     helmet({

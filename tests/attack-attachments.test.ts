@@ -7,7 +7,9 @@ import sharp from 'sharp';
 import { openChat, signUp, startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { ask, closeSockets, cookieOf, openSocket, type ClientSocket } from './support/sockets.js';
 import {
+  apngClaiming,
   download,
+  gifBomb,
   HTML_PAGE,
   pdf,
   png,
@@ -260,6 +262,44 @@ describe('what is uploaded', () => {
     );
     expect(process.memoryUsage().rss - rss).toBeLessThan(200 * 1024 * 1024);
     expect(await storedCount()).toBe(before);
+  });
+
+  it('an animation whose frames together pass the pixel budget is refused with words before it is decoded (GIF, APNG); a small one is kept', async () => {
+    const before = await storedCount();
+    // 1,500 × 1,500 pixels a frame (2.25 million), 25 frames: 56 million pixels in all.
+    const bomb = gifBomb(1500, 25);
+    expect(bomb.length).toBeLessThan(2000);
+    expect((await sharp(bomb, { animated: true }).metadata()).pages).toBe(25);
+    const res = await upload(ann.agent, annBo, {
+      data: bomb,
+      name: 'frames.gif',
+      type: 'image/gif',
+    });
+    expect(res.status).toBe(413);
+    expect((res.body as { error: { message: string } }).error.message).toBe(
+      'That animated picture is too large to show (1,500 × 1,500 pixels in each of 25 frames, 56 million pixels in all); the most is 50 million pixels in all frames together.',
+    );
+    const apng = await apngClaiming(2000, 20); // 80 million pixels by its header
+    const refused = await upload(ann.agent, annBo, {
+      data: apng,
+      name: 'a.png',
+      type: 'image/png',
+    });
+    expect(refused.status).toBe(413);
+    expect((refused.body as { error: { message: string } }).error.message).toContain(
+      'in each of 20 frames',
+    );
+    expect(await storedCount()).toBe(before);
+    // Within the budget an animation is still welcome, and stays animated.
+    const small = await upload(ann.agent, annBo, {
+      data: gifBomb(100, 12),
+      name: 'small.gif',
+      type: 'image/gif',
+    });
+    expect(small.status).toBe(201);
+    const stored = (small.body as { attachment: { id: string } }).attachment;
+    const back = await download(ann.agent, `/attachments/${stored.id}`);
+    expect((await sharp(back.body as Buffer, { animated: true }).metadata()).pages).toBe(12);
   });
 
   it('a program is refused, whatever its name', async () => {

@@ -5,11 +5,21 @@
 import { describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { FORM_FIELD_NAMES, FORM_JUNK, FORM_SPECIALS, NUMBERS } from './fixtures/hostile.js';
-import { post, tokenFor, uniqueEmail, type Agent } from './support/app.js';
+import { post, signUp, tokenFor, uniqueEmail, type Agent } from './support/app.js';
 import { prng } from './support/attack.js';
-import { isBody, randomText, SEED, setUpFuzzing } from './support/fuzz.js';
+import {
+  isBody,
+  multipartBody,
+  randomText,
+  SEED,
+  setUpFuzzing,
+  storedDigest,
+  type FormPart,
+} from './support/fuzz.js';
+import { cookieOf, openDirect, openSocket, send } from './support/sockets.js';
+import { pdf } from './support/files.js';
 
-const uuid = () => crypto.randomUUID();
+const uuid = (): string => crypto.randomUUID();
 const FORMS_PER_ROUTE = 100;
 
 describe('fuzzing the forms', () => {
@@ -247,6 +257,260 @@ describe('fuzzing the forms', () => {
       );
       // Last, so the checks above run too: every form whose answer broke a rule (seeded: replayable).
       expect(problems.slice(0, 20)).toEqual([]);
+    },
+  );
+
+  it(
+    `every field of the rich-message POST routes (edit, delete, react, reply, upload, the composer with files, their path ids too) with each of the ${FORM_SPECIALS.length} special values: no 5xx, a refusal changes nothing stored, only a valid form changes anything`,
+    { timeout: 180_000 },
+    async () => {
+      const { app } = f;
+      const me = await signUp(app, { displayName: 'Rich fuzzer' });
+      const peer = await signUp(app, { displayName: 'Rich peer' });
+      const third = await signUp(app, { displayName: 'Rich third' });
+      const chat = await openDirect(me, peer);
+      const elsewhere = await openDirect(peer, third);
+      const mine = await openSocket(app.baseUrl, await cookieOf(me.agent));
+      const theirs = await openSocket(app.baseUrl, await cookieOf(peer.agent));
+      const toEdit = (await send(mine, chat, 'edit me')).id;
+      const toDelete = (await send(mine, chat, 'delete me')).id;
+      const peerSaid = (await send(theirs, chat, 'peer says')).id;
+      await send(theirs, elsewhere, 'not for the fuzzer');
+      const token = await tokenFor(me.agent, `/conversations/${chat}`);
+
+      const fresh = new Set<string>();
+      const newId = () => {
+        const id = uuid();
+        fresh.add(id);
+        return id;
+      };
+      // The rules, written out here: which values a valid form has.
+      const idIs = (v: string, want: number) => /^\d{1,16}$/.test(v) && Number(v) === want;
+      const clientIdOk = (v: string) => v === '' || fresh.has(v);
+      const replyOk = (v: string) => v === '' || idIs(v, peerSaid) || idIs(v, toEdit);
+      // A CR/LF in a part's header ends the header there: what busboy makes of the rest is its
+      // own business; only "no 5xx, and a refusal changes nothing" is asked of those.
+      const breaksHeader = (v: string) => /[\r\n"]/.test(v);
+      // A NUL in a part's header is no header a browser writes: the form cannot be read.
+      const hasNul = (v: string) => v.includes('\u0000');
+      const EMOJI = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
+
+      type Form =
+        { kind: 'form'; fields: Record<string, string> } | { kind: 'multipart'; parts: FormPart[] };
+      interface Case {
+        label: string;
+        path: string;
+        form: Form;
+        /** true: must succeed; false: must be refused (4xx, nothing changed); undefined: either. */
+        valid: boolean | undefined;
+        upload?: boolean;
+      }
+      const cases: Case[] = [];
+      const seg = (v: string) => encodeURIComponent(v);
+      const changePath = (c: string, m: string, action: string) =>
+        `/conversations/${c}/messages/${m}/${action}`;
+
+      for (const special of FORM_SPECIALS) {
+        const at = (name: string) => `${name}=${JSON.stringify(special).slice(0, 40)}`;
+        // Edit one's own message.
+        cases.push({
+          label: `edit ${at('body')}`,
+          path: changePath(String(chat), String(toEdit), 'edit'),
+          form: { kind: 'form', fields: { body: special } },
+          valid: isBody(special),
+        });
+        // Delete (no fields of its own: a stray one), react, on the right message.
+        cases.push({
+          label: `delete ${at('x')}`,
+          path: changePath(String(chat), String(toDelete), 'delete'),
+          form: { kind: 'form', fields: { x: special } },
+          valid: true,
+        });
+        cases.push({
+          label: `react ${at('emoji')}`,
+          path: changePath(String(chat), String(peerSaid), 'reactions'),
+          form: { kind: 'form', fields: { emoji: special } },
+          valid: EMOJI.includes(special),
+        });
+        // Every path id of the three, one at a time.
+        for (const [action, target, fields] of [
+          ['edit', toEdit, { body: 'edited by a path' }],
+          ['delete', toDelete, {}],
+          ['reactions', peerSaid, { emoji: '👍' }],
+        ] as const) {
+          cases.push({
+            label: `${action} path id=${JSON.stringify(special).slice(0, 30)}`,
+            path: changePath(seg(special), String(target), action),
+            form: { kind: 'form', fields: { ...fields } },
+            valid: false,
+          });
+          cases.push({
+            label: `${action} path messageId=${JSON.stringify(special).slice(0, 30)}`,
+            path: changePath(String(chat), seg(special), action),
+            form: { kind: 'form', fields: { ...fields } },
+            valid: false,
+          });
+        }
+        // A reply by the form without JavaScript.
+        for (const name of ['body', 'clientId', 'replyTo'] as const) {
+          const fields = { body: 'a reply', clientId: newId(), replyTo: String(peerSaid) };
+          fields[name] = special;
+          cases.push({
+            label: `reply ${at(name)}`,
+            path: `/conversations/${chat}/messages`,
+            form: { kind: 'form', fields },
+            valid: isBody(fields.body) && clientIdOk(fields.clientId) && replyOk(fields.replyTo),
+          });
+        }
+        cases.push({
+          label: `reply path id=${JSON.stringify(special).slice(0, 30)}`,
+          path: `/conversations/${seg(special)}/messages`,
+          form: {
+            kind: 'form',
+            fields: { body: 'a reply', clientId: newId(), replyTo: String(peerSaid) },
+          },
+          valid: false,
+        });
+        // The script's upload: one file, the token in a header.
+        for (const name of ['filename', 'type', 'data', 'x'] as const) {
+          const file = {
+            filename: 'notes.pdf',
+            type: 'application/pdf',
+            data: pdf(2000) as string | Buffer,
+          };
+          if (name === 'data') file.data = special;
+          else if (name !== 'x') file[name] = special;
+          const parts: FormPart[] = [
+            ...(name === 'x' ? [{ name: 'x', value: special }] : []),
+            { name: 'file', value: file.data, filename: file.filename, type: file.type },
+          ];
+          cases.push({
+            label: `upload ${at(name)}`,
+            path: `/conversations/${chat}/attachments`,
+            form: { kind: 'multipart', parts },
+            valid:
+              breaksHeader(file.filename) || breaksHeader(file.type)
+                ? undefined
+                : !hasNul(file.filename + file.type) &&
+                  file.filename !== '' &&
+                  file.data.length > 0,
+            upload: true,
+          });
+        }
+        cases.push({
+          label: `upload path id=${JSON.stringify(special).slice(0, 30)}`,
+          path: `/conversations/${seg(special)}/attachments`,
+          form: {
+            kind: 'multipart',
+            parts: [{ name: 'file', value: pdf(2000), filename: 'a.pdf', type: 'application/pdf' }],
+          },
+          valid: false,
+          upload: true,
+        });
+        // The composer without JavaScript: a caption, a reply, one file, multipart.
+        for (const name of ['body', 'clientId', 'replyTo', 'filename', 'type', 'data'] as const) {
+          const v = {
+            body: 'with a file',
+            clientId: newId(),
+            replyTo: String(peerSaid),
+            filename: 'notes.pdf',
+            type: 'application/pdf',
+            data: pdf(2000) as string | Buffer,
+          };
+          if (name === 'data') v.data = special;
+          else v[name] = special;
+          const hasFile = v.filename !== '';
+          const bodyOk = hasFile ? !v.body.trim() || isBody(v.body) : isBody(v.body);
+          cases.push({
+            label: `composer ${at(name)}`,
+            path: `/conversations/${chat}/messages`,
+            form: {
+              kind: 'multipart',
+              parts: [
+                { name: '_csrf', value: token },
+                { name: 'body', value: v.body },
+                { name: 'clientId', value: v.clientId },
+                { name: 'replyTo', value: v.replyTo },
+                { name: 'files', value: v.data, filename: v.filename, type: v.type },
+              ],
+            },
+            valid:
+              breaksHeader(v.filename) || breaksHeader(v.type)
+                ? undefined
+                : !hasNul(v.filename + v.type) &&
+                  bodyOk &&
+                  clientIdOk(v.clientId) &&
+                  replyOk(v.replyTo) &&
+                  (!hasFile || v.data.length > 0),
+          });
+        }
+        cases.push({
+          label: `composer path id=${JSON.stringify(special).slice(0, 30)}`,
+          path: `/conversations/${seg(special)}/messages`,
+          form: {
+            kind: 'multipart',
+            parts: [
+              { name: '_csrf', value: token },
+              { name: 'body', value: 'with a file' },
+              { name: 'clientId', value: newId() },
+              { name: 'files', value: pdf(2000), filename: 'a.pdf', type: 'application/pdf' },
+            ],
+          },
+          valid: false,
+        });
+      }
+
+      const problems: string[] = [];
+      const statuses: Record<string, number> = {};
+      let before = await storedDigest(app.pool);
+      for (const c of cases) {
+        let req = me.agent.post(c.path);
+        if (c.form.kind === 'form') {
+          const parts = Object.entries(c.form.fields).map(
+            ([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`,
+          );
+          req = req.type('form').send([...parts, `_csrf=${token}`].join('&'));
+        } else {
+          const boundary = `fuzz-${uuid()}`;
+          req = req
+            .set('content-type', `multipart/form-data; boundary=${boundary}`)
+            .set('accept', c.upload ? 'application/json' : 'text/html')
+            .send(multipartBody(boundary, c.form.parts));
+        }
+        if (c.upload) req = req.set('x-csrf-token', token);
+        const res = await req;
+        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+        const after = await storedDigest(app.pool);
+        const ok = res.status >= 200 && res.status < 400;
+        const label = `${c.label} → ${res.status}`;
+        if (res.status >= 500) problems.push(`${label}: a server error`);
+        else if (!ok && after !== before)
+          problems.push(`${label}: refused, but something stored changed`);
+        else if (c.valid === true && !ok)
+          problems.push(`${label}: valid by the rules, but refused`);
+        else if (c.valid === false && ok)
+          problems.push(`${label}: invalid by the rules, but accepted`);
+        // A stored upload is pending: take it back out, as the composer's script would.
+        const stored = (res.body as { attachment?: { id: string } } | undefined)?.attachment;
+        if (ok && c.upload && stored) {
+          const gone = await me.agent
+            .delete(`/attachments/${stored.id}`)
+            .set('x-csrf-token', token);
+          expect(gone.status).toBe(200);
+        }
+        before = await storedDigest(app.pool);
+      }
+      expect((await request(app.baseUrl).get('/healthz')).status).toBe(200);
+      // The other conversation was never touched, and no file of the fuzzer's is left pending.
+      const { rows } = await app.pool.query<{ n: number }>(
+        `SELECT (SELECT count(*) FROM messages WHERE conversation_id = $1)::int
+              + (SELECT count(*) FROM attachments WHERE message_id IS NULL AND uploader_id = $2)::int AS n`,
+        [elsewhere, me.id],
+      );
+      expect(rows[0]!.n).toBe(1);
+      f.expectNoPollution();
+      console.info(`rich-message form fuzz: ${cases.length} forms`, statuses);
+      expect(problems.slice(0, 30)).toEqual([]);
     },
   );
 });

@@ -73,13 +73,45 @@ describe.skipIf(!hasChromium)('rich messages in the browser', () => {
         Boolean(await message(annPage, 'see you at noon').getAttribute('data-id')),
       );
 
-      // Edit: More actions → Edit puts the text in the composer; Send saves it.
-      const mine = await reveal(annPage, 'see you at noon');
-      await mine.locator('summary', { hasText: 'More actions' }).click();
-      await mine.getByRole('link', { name: 'Edit' }).click();
-      await expect.poll(() => box.inputValue()).toBe('see you at noon');
+      // Edit: More actions → Edit puts the text in the composer; its button says "Save".
+      const startEditing = async () => {
+        const mine = await reveal(annPage, 'see you at noon');
+        await mine.locator('summary', { hasText: 'More actions' }).click();
+        await mine.getByRole('link', { name: 'Edit' }).click();
+        await expect.poll(() => box.inputValue()).toBe('see you at noon');
+      };
+      const composer = annPage.locator('#composer');
+      const composerButton = (name: string) => composer.getByRole('button', { name, exact: true });
+      await startEditing();
+      await composerButton('Save').waitFor();
+      expect(await composerButton('Send').count()).toBe(0);
+      if (process.env.SCREENSHOTS)
+        for (const [size, tag] of [
+          [DESKTOP.viewport, 'desktop'],
+          [PHONE.viewport, 'phone'],
+        ] as const) {
+          await annPage.setViewportSize(size);
+          await annPage.screenshot({
+            path: `${process.env.SCREENSHOTS}/rich-text-editing-${tag}.png`,
+          });
+        }
+      await annPage.setViewportSize(DESKTOP.viewport);
+      // Escape leaves edit mode: "Send" again, the box empty, the message as it was.
+      await box.press('Escape');
+      await composerButton('Send').waitFor();
+      expect(await box.inputValue()).toBe('');
+      expect(await annPage.locator('#composer-context').isVisible()).toBe(false);
+      // So does Cancel.
+      await startEditing();
+      await composerButton('Save').waitFor();
+      await composer.getByRole('button', { name: 'Cancel', exact: true }).click();
+      await composerButton('Send').waitFor();
+      expect(await box.inputValue()).toBe('');
+      // Save saves it.
+      await startEditing();
       await box.fill('see you at one');
-      await annPage.getByRole('button', { name: 'Send' }).click();
+      await composerButton('Save').click();
+      await composerButton('Send').waitFor();
       const edited = message(boPage, 'see you at one');
       await edited.waitFor();
       expect(await edited.locator('.edited').isVisible()).toBe(true);

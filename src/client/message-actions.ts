@@ -40,6 +40,11 @@ export function startMessageActions(opts: {
   const label = context.querySelector('.composer-context-label')!;
   const who = context.querySelector('.composer-context-who')!;
   const quote = context.querySelector('.composer-context-quote')!;
+  // The composer's button says what it will do: "Send", or "Save" while editing.
+  const submit = document.getElementById('composer-send');
+  const cancel = document.getElementById('composer-cancel');
+  // Without the script Cancel is a link back to the page; with it, it acts in place.
+  cancel?.setAttribute('role', 'button');
   let mode: ComposerMode = { kind: 'send' };
   // Opened with ?reply=ID (the no-JS link, or a reload): keep answering that message.
   if (replyInput.value) {
@@ -56,6 +61,7 @@ export function startMessageActions(opts: {
   }
 
   function show(labelText: string, whoText: string, quoteText: string) {
+    if (submit) submit.textContent = mode.kind === 'edit' ? 'Save' : 'Send';
     label.textContent = labelText;
     who.textContent = whoText;
     quote.textContent = quoteText;
@@ -65,6 +71,7 @@ export function startMessageActions(opts: {
   function reset() {
     if (mode.kind === 'edit') box.value = '';
     mode = { kind: 'send' };
+    if (submit) submit.textContent = 'Send';
     context.hidden = true;
     replyInput.value = '';
     replyInput.disabled = true;
@@ -237,9 +244,16 @@ export function startMessageActions(opts: {
     { signal },
   );
 
-  document.getElementById('composer-cancel')?.addEventListener('click', (e) => {
+  cancel?.addEventListener('click', (e) => {
     e.preventDefault();
     reset();
+    box.focus();
+  });
+  cancel?.addEventListener('keydown', (e) => {
+    if (e.key !== ' ') return; // a button answers Space as well as Enter
+    e.preventDefault();
+    reset();
+    box.focus();
   });
   box.addEventListener('keydown', (e) => {
     if (e.key === 'Escape' && !context.hidden) reset();

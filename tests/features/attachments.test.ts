@@ -311,6 +311,59 @@ describe('limits: nothing half-stored', () => {
   });
 });
 
+describe('the storage quota under parallel uploads', () => {
+  it('stores exactly the uploads that fit when one person sends several at once; the rest are refused with words and leave nothing', async () => {
+    const cy = await signUp(app, { displayName: 'Cy' });
+    const cyChat = await openChat(cy, ann);
+    const size = 600 * 1024; // three chunks each: storing takes a while, so all start together
+    app.ctx.attachments.quotaBytes = 2 * size + 1000; // two fit, a third does not
+    const token = await tokenFor(cy.agent, `/conversations/${cyChat}`);
+    const before = await counts();
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        cy.agent
+          .post(`/conversations/${cyChat}/attachments`)
+          .set('x-csrf-token', token)
+          .set('accept', 'application/json')
+          .attach('file', pdf(size), { filename: `part-${i}.pdf`, contentType: 'application/pdf' })
+          .then((r) => r),
+      ),
+    );
+    const statuses = answers.map((r) => r.status).sort();
+    expect(statuses).toEqual([201, 201, 413, 413, 413]);
+    for (const r of answers.filter((a) => a.status === 413))
+      expect((r.body as { error: { message: string } }).error.message).toMatch(
+        /used all your storage/,
+      );
+    const stored = await app.pool.query<{ id: string; state: string; size: string }>(
+      'SELECT id, state, size FROM attachments WHERE uploader_id = $1',
+      [cy.id],
+    );
+    expect(stored.rows.map((r) => [r.state, Number(r.size)])).toEqual([
+      ['ready', size],
+      ['ready', size],
+    ]);
+    const ok = answers
+      .filter((a) => a.status === 201)
+      .map((a) => (a.body as { attachment: { id: string } }).attachment.id)
+      .sort();
+    expect(stored.rows.map((r) => r.id).sort()).toEqual(ok);
+    // Nothing half-stored: only the two files' chunks were added.
+    await until(
+      'the refused uploads’ chunks removed',
+      async () => (await counts()).chunks === before.chunks + 6,
+      5000,
+    );
+    expect((await counts()).files).toBe(before.files + 2);
+    // Each stored file is whole.
+    for (const id of ok) {
+      const got = await download(cy.agent, `/attachments/${id}`);
+      expect(got.status).toBe(200);
+      expect((got.body as Buffer).equals(pdf(size))).toBe(true);
+    }
+  });
+});
+
 describe('clean-up', () => {
   it('sweeps uploads never sent after a day, and cut-off uploads after an hour; sent files stay', async () => {
     const sent = await uploaded(ann.agent, chat, { data: pdf(), name: 'sent.pdf' });

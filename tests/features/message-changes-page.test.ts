@@ -1,7 +1,8 @@
 // The conversation page with 50 formatted messages, some with reactions and replies: what
 // one request costs (the bench's "conversation page" row measures it under the real server;
 // this keeps an eye on it in every run, with a bound loose enough for a busy machine).
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import fs from 'node:fs';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { signUp, startTestApp, type TestApp } from '../support/app.js';
 import { ask, closeSockets, cookieOf, openDirect, openSocket, send } from '../support/sockets.js';
 
@@ -63,4 +64,15 @@ it('a page of 50 formatted messages with reactions and replies renders in a few 
   // The figure is printed above; the bound only catches a page a person would wait for
   // (the whole suite on two busy cores takes ~60 ms here, a quiet machine a few).
   expect(median).toBeLessThan(250);
+
+  // Each message is rendered by its compiled partial, not by EJS's include(), which looks
+  // the file up on disk (and copies all the page's locals) once per message: the page's
+  // file lookups are its few fixed partials, not fifty more.
+  const lookups = vi.spyOn(fs, 'existsSync');
+  try {
+    expect((await ann.agent.get(path)).status).toBe(200);
+    expect(lookups.mock.calls.length).toBeLessThan(25);
+  } finally {
+    lookups.mockRestore();
+  }
 });

@@ -317,6 +317,46 @@ describe('a former member and a member who joined later', () => {
   });
 });
 
+describe('someone the reader blocked', () => {
+  it('in a group, the changes to a blocked person’s message follow the message: not live (a third person’s reaction included), but in sync beside it', async () => {
+    const ann = await signUp(app, { displayName: 'Ann' });
+    const bo = await signUp(app, { displayName: 'Bo' });
+    const cy = await signUp(app, { displayName: 'Cy' });
+    const group = await makeGroup(app, 'Blocked', [ann, bo, cy]);
+    // Bo asked Ann to be friends (one blocks someone one knows), then blocks her.
+    await post(bo.agent, '/friends/requests', { email: ann.email }, '/search');
+    expect((await post(bo.agent, `/friends/${ann.id}/block`, {}, '/friends')).status).toBe(303);
+    app.ctx.members.invalidate(group); // as the database's notification of the block does
+    const [a, b, c] = [await socketOf(ann), await socketOf(bo), await socketOf(cy)];
+
+    // The message itself: Bo is not told of it live.
+    const notToBo = expectNone(b, 'message:new', 400);
+    const annMsg = await send(a, group, 'Ann writes');
+    await notToBo;
+    const cyMsg = await send(c, group, 'Cy writes');
+
+    // Cy reacts to Ann's message, Ann edits it: Ann and Cy hear of it, Bo does not.
+    const silence = expectNone(b, 'message:updated', 500, (m) => m.id === annMsg.id);
+    const annHears = waitFor(a, 'message:updated', (m) => m.id === annMsg.id);
+    ok(await react(c, group, annMsg.id, '😂'));
+    await annHears;
+    ok(await edit(a, group, annMsg.id, 'Ann writes again'));
+    await silence;
+    // Cy's own message is no secret from Bo: his reaction to it reaches Bo live.
+    const boHears = waitFor(b, 'message:updated', (m) => m.id === cyMsg.id);
+    ok(await react(c, group, cyMsg.id, '👍'));
+    await boHears;
+
+    // In sync the message comes (folded by the page) and so does its latest state.
+    const synced = ok(await ask(b, 'sync', { conversationId: group, after: 0, changesAfter: 0 }));
+    expect(synced.messages.map((m) => m.id)).toContain(annMsg.id);
+    const changed = synced.changes!.find((m) => m.id === annMsg.id);
+    expect(changed).toMatchObject({ body: 'Ann writes again' });
+    expect(changed!.reactions?.map((r) => r.emoji)).toEqual(['😂']);
+    await post(bo.agent, `/friends/${ann.id}/unblock`, {}, '/account');
+  });
+});
+
 describe('replies', () => {
   it('a reply quotes the sender and first line and links to the original; a deleted original shows as deleted', async () => {
     const { bo, conversationId, a, b } = await pair();

@@ -58,6 +58,40 @@ export function pngBomb(side = 30_000): Buffer {
   ]);
 }
 
+/**
+ * An animated GIF of a `side` × `side` screen and `frames` frames of one pixel each: a few
+ * hundred bytes, but decoding gives every frame the whole screen (side² × frames pixels).
+ */
+export function gifBomb(side: number, frames: number): Buffer {
+  const le16 = (n: number) => Buffer.from([n & 0xff, n >> 8]);
+  // Black and white in turn, so no two frames in a row are the same (an encoder merges those).
+  const frame = (n: number) =>
+    Buffer.from([
+      ...[0x21, 0xf9, 0x04, 0x00, 0x0a, 0x00, 0x00, 0x00], // 1/10 s a frame
+      ...[0x2c, 0, 0, 0, 0, 1, 0, 1, 0, 0], // at 0,0, 1 × 1, no local colours
+      ...[0x02, 0x02, n % 2 ? 0x4c : 0x44, 0x01, 0x00], // LZW: clear, colour 0 or 1, end
+    ]);
+  return Buffer.concat([
+    Buffer.from('GIF89a', 'latin1'),
+    le16(side),
+    le16(side),
+    Buffer.from([0xf0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff]), // two global colours
+    Buffer.from([0x21, 0xff, 0x0b, ...Buffer.from('NETSCAPE2.0'), 3, 1, 0, 0, 0]), // loop
+    ...Array.from({ length: frames }, (_, n) => frame(n)),
+    Buffer.from([0x3b]),
+  ]);
+}
+
+/** A real PNG whose header (acTL, before its pixels) declares `frames` animation frames. */
+export async function apngClaiming(side: number, frames: number): Promise<Buffer> {
+  const still = await png(side, side);
+  const ihdrEnd = 8 + 12 + 13;
+  const actl = Buffer.alloc(8);
+  actl.writeUInt32BE(frames, 0);
+  actl.writeUInt32BE(0, 4); // loop for ever
+  return Buffer.concat([still.subarray(0, ihdrEnd), chunk('acTL', actl), still.subarray(ihdrEnd)]);
+}
+
 export const SCRIPT = '<script>alert(document.cookie)</script>';
 
 /** A real PNG that also carries an HTML page: in a text chunk and after its end. */

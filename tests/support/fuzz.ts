@@ -278,3 +278,48 @@ export function setUpFuzzing(): Fuzzing {
   });
   return f;
 }
+
+/** One part of a multipart body written by hand: a field, or a file when `filename` is given. */
+export interface FormPart {
+  name: string;
+  value: string | Buffer;
+  filename?: string;
+  type?: string;
+}
+
+/**
+ * A multipart/form-data body as bytes, written by hand so that any value (a name with CR/LF,
+ * an empty file name, a content type of junk) reaches the server as given, not as a library
+ * would clean it up.
+ */
+export function multipartBody(boundary: string, parts: FormPart[]): Buffer {
+  const out: Buffer[] = [];
+  for (const p of parts) {
+    let head = `--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"`;
+    if (p.filename !== undefined) head += `; filename="${p.filename}"`;
+    if (p.type !== undefined) head += `\r\nContent-Type: ${p.type}`;
+    out.push(Buffer.from(`${head}\r\n\r\n`), Buffer.from(p.value), Buffer.from('\r\n'));
+  }
+  out.push(Buffer.from(`--${boundary}--\r\n`));
+  return Buffer.concat(out);
+}
+
+/**
+ * Everything a message form can change, as one digest: the messages (text, edits, deletes,
+ * change numbers, replies), their earlier versions, reactions, files and their bytes.
+ */
+export async function storedDigest(pool: TestApp['pool']): Promise<string> {
+  const { rows } = await pool.query<{ digest: string }>(
+    `SELECT md5(concat_ws('#',
+       (SELECT string_agg(concat_ws('|', id, body, deleted_at, edited_at, change_seq, reply_to_id),
+                          ',' ORDER BY id) FROM messages),
+       (SELECT string_agg(concat_ws('|', message_id, body), ',' ORDER BY message_id, body)
+          FROM message_versions),
+       (SELECT string_agg(concat_ws('|', message_id, user_id, emoji), ','
+                          ORDER BY message_id, user_id, emoji) FROM message_reactions),
+       (SELECT string_agg(concat_ws('|', id, state, message_id, size, name), ',' ORDER BY id)
+          FROM attachments),
+       (SELECT count(*) FROM attachment_chunks))) AS digest`,
+  );
+  return rows[0]!.digest;
+}

@@ -1,4 +1,4 @@
-import type { Db } from '../../core/db/pool.js';
+import { withTransaction, type Db, type Pool } from '../../core/db/pool.js';
 import type { AttachmentDto } from '../../shared/protocol.js';
 
 /** A pending upload older than this is swept; a send can no longer link it. */
@@ -17,10 +17,19 @@ export async function createUpload(
   return rows[0]!.id;
 }
 
+/**
+ * Makes a stored upload 'ready' if it fits the uploader's quota, in one transaction under the
+ * uploader's row lock: two uploads of one person finishing at once are counted one after the
+ * other, so together they cannot pass the quota (each read the usage before the other wrote).
+ * FOR NO KEY UPDATE, not FOR UPDATE: the foreign keys' checks (FOR KEY SHARE) on the users row
+ * are not held up. Returns false, changing nothing, when the file does not fit.
+ */
 export async function finishUpload(
-  db: Db,
+  pool: Pool,
   id: string,
   f: {
+    uploaderId: number;
+    quotaBytes: number;
     type: string;
     size: number;
     width?: number;
@@ -28,21 +37,28 @@ export async function finishUpload(
     thumbWidth?: number;
     thumbHeight?: number;
   },
-): Promise<void> {
-  await db.query(
-    `UPDATE attachments SET state = 'ready', content_type = $2, size = $3, width = $4, height = $5,
-       thumb_width = $6, thumb_height = $7
-     WHERE id = $1`,
-    [
-      id,
-      f.type,
-      f.size,
-      f.width ?? null,
-      f.height ?? null,
-      f.thumbWidth ?? null,
-      f.thumbHeight ?? null,
-    ],
-  );
+): Promise<boolean> {
+  return withTransaction(pool, async (tx) => {
+    await tx.query('SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE', [f.uploaderId]);
+    const { rowCount } = await tx.query(
+      `UPDATE attachments SET state = 'ready', content_type = $2, size = $3, width = $4,
+         height = $5, thumb_width = $6, thumb_height = $7
+       WHERE id = $1 AND $3 + (SELECT coalesce(sum(size), 0) FROM attachments
+                               WHERE uploader_id = $8 AND id <> $1) <= $9`,
+      [
+        id,
+        f.type,
+        f.size,
+        f.width ?? null,
+        f.height ?? null,
+        f.thumbWidth ?? null,
+        f.thumbHeight ?? null,
+        f.uploaderId,
+        f.quotaBytes,
+      ],
+    );
+    return rowCount === 1;
+  });
 }
 
 export async function deleteAttachment(db: Db, id: string): Promise<void> {

@@ -8,7 +8,11 @@
 import sharp, { type Metadata } from 'sharp';
 import { AppError } from '../../core/errors.js';
 
-/** A 30,000 × 30,000 "picture" (a decompression bomb) is refused before it is decoded. */
+/**
+ * A 30,000 × 30,000 "picture" (a decompression bomb) is refused before it is decoded; so is
+ * an animation whose frames together pass it: a tiny GIF can declare a 2,000 × 2,000 screen
+ * and a hundred 1-pixel frames, and decoding gives every frame the whole screen.
+ */
 export const MAX_PIXELS = 50_000_000;
 /** A thumbnail is shown at most this wide and high (CSS px); its file has twice the pixels, for sharp screens. */
 export const THUMB_BOX = 320;
@@ -57,17 +61,25 @@ async function encode(input: Buffer, type: string): Promise<Processed> {
   }
   const width = meta.width ?? 0;
   const height = meta.pageHeight ?? meta.height ?? 0;
-  const frames = meta.pages ?? 1;
+  // An APNG's frames are not decoded (libvips reads its first), but its header says how many
+  // there are, and the budget is the same for every kind of animation.
+  const frames = Math.max(1, meta.pages ?? 1, type === 'image/png' ? apngFrames(input) : 1);
   if (!width || !height) throw notAPicture();
-  if (width * height > MAX_PIXELS || width * height * frames > MAX_PIXELS * 4) {
+  const most = `the most is ${(MAX_PIXELS / 1e6).toFixed(0)} million pixels`;
+  const size = `${width.toLocaleString('en')} × ${height.toLocaleString('en')} pixels`;
+  if (width * height > MAX_PIXELS)
+    throw new AppError(413, `That picture is too large to show (${size}); ${most}.`, 'too_large');
+  if (width * height * frames > MAX_PIXELS) {
+    const total = ((width * height * frames) / 1e6).toFixed(0);
     throw new AppError(
       413,
-      `That picture is too large to show (${width.toLocaleString('en')} × ${height.toLocaleString('en')} pixels); the most is ${(MAX_PIXELS / 1e6).toFixed(0)} million pixels.`,
+      `That animated picture is too large to show (${size} in each of ${frames.toLocaleString('en')} frames, ${total} million pixels in all); ${most} in all frames together.`,
       'too_large',
     );
   }
   try {
-    const source = sharp(input, { ...options, limitInputPixels: MAX_PIXELS * 4 });
+    // The decoder's own limit counts every frame too (an animation decodes as one tall strip).
+    const source = sharp(input, { ...options, limitInputPixels: MAX_PIXELS });
     // rotate() without an angle: upright per EXIF. No keepMetadata(): every block is dropped.
     const upright = animated ? source : source.rotate();
     const encoder =
@@ -100,4 +112,20 @@ async function encode(input: Buffer, type: string): Promise<Processed> {
     if (err instanceof AppError) throw err;
     throw notAPicture();
   }
+}
+
+/**
+ * The number of frames an animated PNG's header (acTL, before the first IDAT) declares;
+ * 1 for a still PNG or one that cannot be read that far.
+ */
+export function apngFrames(png: Buffer): number {
+  let at = 8; // after the signature
+  while (at + 12 <= png.length) {
+    const length = png.readUInt32BE(at);
+    const kind = png.toString('latin1', at + 4, at + 8);
+    if (kind === 'IDAT' || kind === 'IEND') return 1;
+    if (kind === 'acTL' && length >= 8 && at + 12 <= png.length) return png.readUInt32BE(at + 8);
+    at += 12 + length;
+  }
+  return 1;
 }

@@ -127,8 +127,12 @@ export async function storeUpload(
       };
     }
     if (size > budget.remaining) throw overQuota();
+    // budget.remaining was read when the request began; the reservation that counts is this
+    // one, taken under the uploader's lock against what is stored now.
+    const quotaBytes = ctx.attachments.quotaBytes;
+    if (!(await files.finishUpload(ctx.db, id, { uploaderId, quotaBytes, type, size, ...dims })))
+      throw overQuota();
     budget.remaining -= size;
-    await files.finishUpload(ctx.db, id, { type, size, ...dims });
     return files.toAttachmentDto({ id, name, type, size, ...nulls(), ...dims });
   } catch (err) {
     file.stream.resume(); // the rest of this file is read and dropped, so the request can end

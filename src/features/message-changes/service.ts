@@ -24,6 +24,8 @@ interface Done {
   /** Current members who may read the message, with where their history starts. */
   readers: changes.Reader[];
   changed: boolean;
+  /** Who wrote the message (null: their account is gone). */
+  senderId: number | null;
 }
 
 /**
@@ -46,21 +48,25 @@ async function change(
     // A former member keeps what they saw, read-only.
     if (!target || !target.current) throw notFound('That message');
     const write = await apply(tx, target);
-    if (!write) return { readers: [], changed: false };
+    if (!write) return { readers: [], changed: false, senderId: target.senderId };
     const seq = await changes.nextChangeSeq(tx, conversationId);
     await write(seq);
-    return { readers: await changes.readersOf(tx, conversationId, messageId), changed: true };
+    const readers = await changes.readersOf(tx, conversationId, messageId);
+    return { readers, changed: true, senderId: target.senderId };
   });
   const [dto] = await loadForReader(ctx, user.id, conversationId, messageId);
   if (!dto) throw notFound('That message'); // removed from the conversation meanwhile
-  // Live, as with new messages, not to a member who blocked the one who changed it.
-  const allowed = new Set(
-    deliverTo(
-      access.members,
-      user.id,
-      done.readers.map((r) => r.id),
-    ),
+  // Live, as with new messages: not to a member who blocked the one who changed it, nor to one
+  // who blocked the message's sender (who never heard of the message live either; a third
+  // person's reaction must not bring it to them). Sync gives both the message and its changes.
+  let ids = deliverTo(
+    access.members,
+    user.id,
+    done.readers.map((r) => r.id),
   );
+  if (done.senderId !== null && done.senderId !== user.id)
+    ids = deliverTo(access.members, done.senderId, ids);
+  const allowed = new Set(ids);
   if (done.changed)
     tellReaders(
       ctx,
