@@ -67,5 +67,14 @@ export function notificationRoutes(ctx: AppContext): Router {
     });
   }
 
+  // A group's level: "All messages", "Only @mentions" or "Nothing" (a form; works without script).
+  r.post('/conversations/:id/notify-level', requireUser, async (req, res) => {
+    const id = conversationId(req.params.id);
+    await notifications.setLevel(ctx, userId(res), id, req.body);
+    flash(req, 'Your notification level for this group was saved.');
+    await saveSession(req);
+    res.redirect(303, `/conversations/${id}`);
+  });
+
   return r;
 }

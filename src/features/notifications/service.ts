@@ -64,6 +64,23 @@ export async function setMuted(
   await db.setMuted(ctx.db, conversationId, userId, muted);
 }
 
+const levelSchema = z.object({
+  level: z.enum(db.NOTIFY_LEVELS, { message: 'Choose All messages, Only @mentions or Nothing.' }),
+});
+
+/** "All messages", "Only @mentions" or "Nothing" in a group the user is in. */
+export async function setLevel(
+  ctx: AppContext,
+  userId: number,
+  conversationId: number,
+  input: unknown,
+): Promise<void> {
+  await accessConversation(ctx, { id: userId }, conversationId, 'read');
+  const { level } = parseFields(levelSchema, input);
+  if (!(await db.setLevel(ctx.db, conversationId, userId, level)))
+    throw invalid({}, 'Notification levels are for groups: use Mute in a conversation of two.');
+}
+
 export async function setNotifyText(ctx: AppContext, userId: number, input: unknown) {
   const body = (input ?? {}) as Record<string, unknown>;
   // An unticked checkbox sends nothing.
