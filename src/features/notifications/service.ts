@@ -17,9 +17,14 @@ const subscriptionSchema = z.object({
   endpoint: z.string().min(1).max(1000),
   p256dh: key(80, 100),
   auth: key(16, 32),
+  /** The subscription this one replaces (the service worker's pushsubscriptionchange). */
+  oldEndpoint: z.string().min(1).max(1000).optional(),
 });
 
-/** Stores a browser's push subscription for the user, if its endpoint is a push service. */
+/**
+ * Stores a browser's push subscription for the user, if its endpoint is a push service; the
+ * one it replaces goes, if it was the user's (another's is never touched).
+ */
 export async function subscribe(
   ctx: AppContext,
   userId: number,
@@ -30,7 +35,10 @@ export async function subscribe(
   if (!ctx.push.publicKey) throw invalid({}, 'Notifications by Web Push are off on this server.');
   if (!ctx.push.allows(data.endpoint))
     throw invalid({ endpoint: 'That is not a browser push service.' });
-  await db.saveSubscription(ctx.db, userId, data, sessionId);
+  const { oldEndpoint, ...subscription } = data;
+  await db.saveSubscription(ctx.db, userId, subscription, sessionId);
+  if (oldEndpoint && oldEndpoint !== subscription.endpoint)
+    await db.deleteSubscription(ctx.db, oldEndpoint, userId);
 }
 
 export async function unsubscribe(ctx: AppContext, userId: number, input: unknown): Promise<void> {
