@@ -5,19 +5,27 @@
 import { describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { FORM_FIELD_NAMES, FORM_JUNK, FORM_SPECIALS, NUMBERS } from './fixtures/hostile.js';
-import { post, signUp, tokenFor, uniqueEmail, type Agent } from './support/app.js';
+import { openChat, post, signUp, tokenFor, uniqueEmail, type Agent } from './support/app.js';
 import { prng } from './support/attack.js';
 import {
+  ISSUE_16_RULES,
   isBody,
   multipartBody,
+  PUSH_KEYS,
+  PUSH_SERVICE,
   randomText,
   SEED,
   setUpFuzzing,
+  single,
   storedDigest,
+  type FormFields,
   type FormPart,
 } from './support/fuzz.js';
 import { cookieOf, openDirect, openSocket, send } from './support/sockets.js';
 import { pdf } from './support/files.js';
+import { createGroup } from './support/groups.js';
+import webpush from 'web-push';
+import { Pusher } from '../src/features/notifications/pusher.js';
 
 const uuid = (): string => crypto.randomUUID();
 const FORMS_PER_ROUTE = 100;
@@ -511,6 +519,209 @@ describe('fuzzing the forms', () => {
       f.expectNoPollution();
       console.info(`rich-message form fuzz: ${cases.length} forms`, statuses);
       expect(problems.slice(0, 30)).toEqual([]);
+    "issue 16's POST routes (notification settings, push subscriptions, mute, levels, export): every field with each special value, then seeded random forms: no 5xx, verdicts match the rules, nothing else stored",
+    { timeout: 180_000 },
+    async () => {
+      const { app, peer, stranger, notMine } = f;
+      const r = prng(SEED + 16);
+      // Web Push on (keys of its own), so a valid subscription is stored.
+      app.ctx.push = new Pusher(app.pool, app.ctx.notify, app.ctx.logger, {
+        vapid: { ...webpush.generateVAPIDKeys(), subject: 'mailto:fuzz@example.com' },
+      });
+      const me = await signUp(app, { displayName: 'Fuzz Sixteen' });
+      const direct = await openChat(me, peer);
+      const group = await createGroup(me, 'Fuzz group', [peer]);
+      const theirGroup = await createGroup(peer, 'Not mine', [stranger]);
+      const others = async () =>
+        (
+          await app.pool.query<Record<string, string>>(
+            `SELECT 'member' AS t, conversation_id::text AS a, user_id::text AS b, muted::text AS c, coalesce(notify_level, '') AS d
+             FROM conversation_members WHERE user_id <> $1
+             UNION ALL SELECT 'push', user_id::text, endpoint, p256dh, auth FROM push_subscriptions WHERE user_id <> $1
+             UNION ALL SELECT 'user', id::text, notify_text::text, '', '' FROM users WHERE id <> $1
+             ORDER BY 1, 2, 3`,
+            [me.id],
+          )
+        ).rows;
+      const othersBefore = await others();
+      const token = await tokenFor(me.agent, '/account');
+      // What the rules say is stored, kept as the forms go.
+      const model = {
+        notifyText: true,
+        muted: new Map<number, boolean>([
+          [direct, false],
+          [group, false],
+        ]),
+        level: null as string | null,
+        subs: new Map<string, true>(), // oldest first, at most 10
+      };
+      const idPaths = (id: number): Array<[string, number | null]> => [
+        [String(id), id],
+        [`0${id}`, id],
+        [String(notMine), null],
+        [String(theirGroup), null],
+        ['987654321', null],
+        ['abc', null],
+        ['-1', null],
+        ['0', null],
+        ['1.5', null],
+        ['%2e%2e', null],
+        [`${id}%00`, null],
+        ['99999999999999999999', null],
+      ];
+      type Route = {
+        path: string;
+        names: string[];
+        base: (n: number) => Record<string, string>;
+        ids?: number[];
+        valid: (fields: FormFields, id: number | null | undefined) => boolean;
+        apply?: (fields: FormFields, id: number | null | undefined) => void;
+      };
+      const routes: Route[] = [
+        {
+          path: '/account/notifications',
+          names: ['notifyText'],
+          base: () => ({ notifyText: 'on' }),
+          valid: (fl) => ISSUE_16_RULES.notifyText(fl),
+          apply: (fl) => (model.notifyText = single(fl, 'notifyText') === 'on'),
+        },
+        {
+          path: '/push/subscriptions',
+          names: ['endpoint', 'p256dh', 'auth', 'oldEndpoint'],
+          base: (n) => ({
+            endpoint: `${PUSH_SERVICE}fuzz-${n % 14}`,
+            ...PUSH_KEYS,
+            oldEndpoint: `${PUSH_SERVICE}fuzz-${(n + 5) % 14}`,
+          }),
+          valid: (fl) => ISSUE_16_RULES.subscribe(fl),
+          apply: (fl) => {
+            const endpoint = single(fl, 'endpoint')!;
+            const old = single(fl, 'oldEndpoint');
+            model.subs.delete(endpoint);
+            model.subs.set(endpoint, true);
+            if (old && old !== endpoint) model.subs.delete(old);
+            while (model.subs.size > 10) model.subs.delete(model.subs.keys().next().value!);
+          },
+        },
+        {
+          path: '/push/subscriptions/delete',
+          names: ['endpoint'],
+          base: (n) => ({ endpoint: `${PUSH_SERVICE}fuzz-${n % 20}` }),
+          valid: (fl) => ISSUE_16_RULES.unsubscribe(fl),
+          apply: (fl) => model.subs.delete(single(fl, 'endpoint')!),
+        },
+        ...(['mute', 'unmute'] as const).map((action): Route => ({
+          path: `/conversations/:id/${action}`,
+          names: [],
+          base: () => ({}),
+          ids: [direct, group],
+          valid: (_fl, id) => !!id,
+          apply: (_fl, id) => model.muted.set(id!, action === 'mute'),
+        })),
+        {
+          path: '/conversations/:id/notify-level',
+          names: ['level'],
+          base: (n) => ({ level: ['all', 'mentions', 'nothing'][n % 3]! }),
+          ids: [group],
+          valid: (fl, id) => !!id && ISSUE_16_RULES.level(fl),
+          apply: (fl) => (model.level = single(fl, 'level')!),
+        },
+        { path: '/account/export', names: [], base: () => ({}), valid: () => true },
+      ];
+
+      const problems: string[] = [];
+      const statuses: Record<string, Record<number, number>> = {};
+      let n = 0;
+      const send = async (route: Route, fields: FormFields, pick?: [string, number | null]) => {
+        n++;
+        const path = pick ? route.path.replace(':id', pick[0]) : route.path;
+        const id = pick ? pick[1] : undefined;
+        const parts = fields.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`);
+        if (r.chance(0.1)) parts.splice(r.int(0, parts.length), 0, r.pick(FORM_JUNK));
+        parts.push(`_csrf=${token}`);
+        const raw = parts.join('&');
+        const res = await me.agent.post(path).type('form').send(raw);
+        const label = `#${n} POST ${path} ${raw.slice(0, 160)}`;
+        (statuses[route.path] ??= {})[res.status] = (statuses[route.path]?.[res.status] ?? 0) + 1;
+        const tooLarge = Buffer.byteLength(raw) > 64 * 1024;
+        const valid = !tooLarge && route.valid(fields, id);
+        if (res.status >= 500) problems.push(`${label}: ${res.status}`);
+        else if (tooLarge !== (res.status === 413))
+          problems.push(`${label}: ${res.status}, 413 expected: ${tooLarge}`);
+        else if (valid !== res.status < 400)
+          problems.push(
+            `${label}: ${res.status}, but the rules say ${valid ? 'valid' : 'invalid'}`,
+          );
+        if (valid && res.status < 400) route.apply?.(fields, id);
+      };
+
+      // Every field of every route with each special value (routes without fields: a stray one).
+      for (const route of routes) {
+        for (const name of route.names.length ? route.names : ['x']) {
+          for (const special of FORM_SPECIALS) {
+            const fields = Object.entries({ ...route.base(n), [name]: special });
+            const ids = route.ids;
+            await send(route, fields, ids ? idPaths(ids[n % ids.length]!)[0] : undefined);
+          }
+        }
+        // The path's id, for routes that name a conversation.
+        for (const id of route.ids ?? [])
+          for (const pick of idPaths(id)) await send(route, Object.entries(route.base(n)), pick);
+      }
+      const systematic = n;
+      // Then at random: near-valid forms (base values, a field broken or dropped), some noise.
+      for (let i = 0; i < 40 * routes.length; i++) {
+        const route = routes[i % routes.length]!;
+        const fields: FormFields = Object.entries(route.base(i)).filter(() => r.chance(0.8));
+        for (let k = r.int(0, 2); k > 0; k--) {
+          const name =
+            route.names.length && r.chance(0.75) ? r.pick(route.names) : r.pick(FORM_FIELD_NAMES);
+          const at = fields.findIndex(([x]) => x === name);
+          const value = r.chance(0.3) ? r.pick(FORM_SPECIALS) : randomText(r);
+          if (at >= 0 && r.chance(0.7)) fields[at] = [name, value];
+          else fields.push([name, value]);
+        }
+        const pick = route.ids
+          ? r.chance(0.5)
+            ? idPaths(r.pick(route.ids))[0]
+            : r.pick(idPaths(r.pick(route.ids)))
+          : undefined;
+        await send(route, fields, pick);
+      }
+
+      // Stored: exactly what the valid forms said, and nothing of anyone else's.
+      const mine = await app.pool.query<{
+        conversation_id: number;
+        muted: boolean;
+        notify_level: string | null;
+      }>(
+        'SELECT conversation_id, muted, notify_level FROM conversation_members WHERE user_id = $1',
+        [me.id],
+      );
+      for (const row of mine.rows)
+        expect(row.muted, `muted in ${row.conversation_id}`).toBe(
+          model.muted.get(row.conversation_id),
+        );
+      expect(mine.rows.find((x) => x.conversation_id === group)!.notify_level).toBe(model.level);
+      expect(mine.rows.find((x) => x.conversation_id === direct)!.notify_level).toBeNull();
+      const text = await app.pool.query<{ notify_text: boolean }>(
+        'SELECT notify_text FROM users WHERE id = $1',
+        [me.id],
+      );
+      expect(text.rows[0]!.notify_text).toBe(model.notifyText);
+      const subs = await app.pool.query<{ endpoint: string }>(
+        'SELECT endpoint FROM push_subscriptions WHERE user_id = $1 ORDER BY endpoint',
+        [me.id],
+      );
+      expect(subs.rows.map((x) => x.endpoint)).toEqual([...model.subs.keys()].sort());
+      expect(await others()).toEqual(othersBefore);
+      expect((await me.agent.get('/account')).status).toBe(200);
+      f.expectNoPollution();
+      console.info(
+        `issue 16 form fuzz seed ${SEED + 16}: ${systematic} systematic + ${n - systematic} random forms`,
+        statuses,
+      );
+      expect(problems.slice(0, 20)).toEqual([]);
     },
   );
 });

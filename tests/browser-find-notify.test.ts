@@ -167,3 +167,74 @@ describe.skipIf(!hasChromium)('notifications in a browser', () => {
     await shot(phone, 'find-notify-account-phone');
   });
 });
+
+describe.skipIf(!hasChromium)("a group's notification level in a browser", () => {
+  let group: number;
+  beforeAll(async () => {
+    const cy = await signUp(app, { displayName: 'Cy Moreno' });
+    await openChat(ann, cy); // friends, so both are in the group without a request
+    const made = await post(
+      ann.agent,
+      '/groups',
+      { title: 'Kayak club', members: [bo.email, cy.email].join('\n') },
+      '/groups/new',
+    );
+    group = Number(/\/conversations\/(\d+)/.exec(String(made.headers.location))![1]);
+  });
+
+  async function choose(page: Page, level: string) {
+    await page.goto(`/conversations/${group}`);
+    await page.getByText('Notifications', { exact: true }).click();
+    await page.getByRole('radio', { name: level }).check();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.waitForURL((u) => u.pathname === `/conversations/${group}`);
+    await page.getByText('Notifications', { exact: true }).click();
+    await expect.poll(() => page.getByRole('radio', { name: level }).isChecked()).toBe(true);
+  }
+
+  for (const [name, device] of [
+    ['desktop', DESKTOP],
+    ['phone', PHONE],
+    ['desktop without JavaScript', { ...DESKTOP, javaScriptEnabled: false }],
+  ] as const) {
+    it(`on a ${name}: "Notifications" beside Mute offers the three levels, and the choice is kept`, async () => {
+      const page = await logIn(bo, device);
+      await page.goto(`/conversations/${group}`);
+      await expect.poll(() => page.getByRole('button', { name: 'Mute' }).isVisible()).toBe(true);
+      await page.getByText('Notifications', { exact: true }).click();
+      // Three members: the default is every message.
+      expect(await page.getByRole('radio', { name: 'All messages' }).isChecked()).toBe(true);
+      await expect
+        .poll(() => page.getByRole('group', { name: 'Notify me of' }).getByRole('radio').count())
+        .toBe(3);
+      await choose(page, 'Only @mentions');
+      await shot(page, `group-notify-level-${name.replace(/ /g, '-')}`);
+      const { rows } = await app.pool.query<{ notify_level: string }>(
+        'SELECT notify_level FROM conversation_members WHERE conversation_id = $1 AND user_id = $2',
+        [group, bo.id],
+      );
+      expect(rows[0]!.notify_level).toBe('mentions');
+      await choose(page, 'All messages');
+    });
+  }
+
+  it('a hidden tab set to "Only @mentions" notifies for a mention and not for the rest', async () => {
+    const page = await pages.open(DESKTOP);
+    await page.context().addInitScript(HIDDEN_AND_RECORDED);
+    await logIn(bo, DESKTOP, page);
+    await choose(page, 'Only @mentions');
+    await page.goto('/');
+    await sleep(800); // the socket is up
+    await sendByForm(ann, group, 'who brings the paddles?');
+    await sendByForm(ann, group, '@Bo Park can you?');
+    await until(
+      'a notification',
+      async () => (await page.evaluate<unknown[]>('window.__notes')).length > 0,
+    );
+    await sleep(1000);
+    expect(await page.evaluate('window.__notes')).toEqual([
+      expect.objectContaining({ title: 'Ann Lee in Kayak club', body: '@Bo Park can you?' }),
+    ]);
+    await choose(page, 'All messages');
+  });
+});

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openChat, post, sendByForm, signUp, startTestApp } from '../support/app.js';
 import type { TestApp, TestUser } from '../support/app.js';
 import { closeSockets, cookieOf, openSocket } from '../support/sockets.js';
+import { createGroup } from '../support/groups.js';
 import { Pusher } from '../../src/features/notifications/pusher.js';
 import { listSubscriptions } from '../../src/features/notifications/db.js';
 
@@ -320,5 +321,127 @@ describe('a subscription ends with its session', () => {
       dee.id,
     ]);
     expect(rows).toHaveLength(0);
+  });
+});
+
+describe("a group's notification levels", () => {
+  const bodies = (p: { received(): Array<Record<string, unknown>> }) =>
+    p.received().map((m) => m.body);
+  /** Added by someone who is not a friend, a member first answers the invitation. */
+  const accept = async (g: number, ...people: TestUser[]) => {
+    for (const u of people)
+      expect(
+        (await post(u.agent, `/conversations/${g}/accept`, {}, `/conversations/${g}`)).status,
+      ).toBe(303);
+  };
+
+  it('"All messages" gets every message, "Only @mentions" those naming them, "Nothing" none', async () => {
+    const [ann, bo, cy, di] = [
+      await signUp(app, { displayName: 'Ann' }),
+      await signUp(app, { displayName: 'Bo' }),
+      await signUp(app, { displayName: 'Cy' }),
+      await signUp(app, { displayName: 'Di' }),
+    ];
+    const g = await createGroup(ann, 'Levels', [bo, cy, di]);
+    await accept(g, bo, cy, di);
+    const set = (u: TestUser, level: string) =>
+      post(u.agent, `/conversations/${g}/notify-level`, { level }, `/conversations/${g}`);
+    expect((await set(bo, 'all')).status).toBe(303);
+    expect((await set(cy, 'mentions')).status).toBe(303);
+    expect((await set(di, 'nothing')).status).toBe(303);
+    // The page shows each one's choice.
+    expect((await cy.agent.get(`/conversations/${g}`)).text).toMatch(
+      /<input type="radio" name="level" value="mentions" checked> Only @mentions/,
+    );
+    const [boPush, cyPush, diPush] = [
+      await subscribe(bo),
+      await subscribe(cy),
+      await subscribe(di),
+    ];
+    await sendByForm(ann, g, 'plain news');
+    await sendByForm(ann, g, 'look @Cy');
+    await sendByForm(ann, g, '@Di are you there');
+    await sendByForm(ann, g, 'a note to @Cyril, not Cy');
+    await sendByForm(ann, g, '@everyone lunch');
+    await settle();
+    expect(bodies(boPush)).toEqual([
+      'plain news',
+      'look @Cy',
+      '@Di are you there',
+      'a note to @Cyril, not Cy',
+      '@everyone lunch',
+    ]);
+    expect(bodies(cyPush)).toEqual(['look @Cy', '@everyone lunch']);
+    expect(bodies(diPush)).toEqual([]);
+    // A tab asks the same rule (Notification API): Cy's hidden tab shows only the mention.
+    const ids = await app.pool.query<{ id: number; body: string }>(
+      'SELECT id, body FROM messages WHERE conversation_id = $1 AND kind <> $2 ORDER BY id',
+      [g, 'system'],
+    );
+    const tab = async (u: TestUser, body: string) => {
+      const id = ids.rows.find((r) => r.body === body)!.id;
+      return ((await u.agent.get(`/notifications/${id}`)).body as { notify: boolean }).notify;
+    };
+    expect(await tab(cy, 'plain news')).toBe(false);
+    expect(await tab(cy, 'look @Cy')).toBe(true);
+    expect(await tab(di, '@Di are you there')).toBe(false);
+    expect(await tab(bo, 'plain news')).toBe(true);
+    // Mute still silences "All messages".
+    await post(bo.agent, `/conversations/${g}/mute`, {}, `/conversations/${g}`);
+    await sendByForm(ann, g, 'while Bo muted');
+    await settle();
+    expect(bodies(boPush)).not.toContain('while Bo muted');
+  });
+
+  it('in a group of more than 20, the default is "Only @mentions", and @everyone counts from admins only', async () => {
+    const ann = await signUp(app, { displayName: 'Ann' });
+    const ed = await signUp(app, { displayName: 'Ed' });
+    const fay = await signUp(app, { displayName: 'Fay' });
+    const crowd = await Promise.all(
+      Array.from({ length: 19 }, (_, i) => signUp(app, { displayName: `Crowd ${i}` })),
+    );
+    const g = await createGroup(ann, 'Big group', [ed, fay, ...crowd]); // 22 members
+    await accept(g, ed, fay);
+    const edPage = (await ed.agent.get(`/conversations/${g}`)).text;
+    expect(edPage).toMatch(
+      /value="mentions" checked> Only @mentions[\s\S]*The default for a group of 22/,
+    );
+    const edPush = await subscribe(ed);
+    await sendByForm(ann, g, 'news for all');
+    await sendByForm(ann, g, 'thanks @Ed');
+    await sendByForm(fay, g, '@everyone from a member');
+    await sendByForm(ann, g, '@everyone from the owner');
+    await settle();
+    expect(bodies(edPush)).toEqual(['thanks @Ed', '@everyone from the owner']);
+    // Choosing "All messages" overrides the default.
+    await post(
+      ed.agent,
+      `/conversations/${g}/notify-level`,
+      { level: 'all' },
+      `/conversations/${g}`,
+    );
+    await sendByForm(ann, g, 'now everything');
+    await settle();
+    expect(bodies(edPush).at(-1)).toBe('now everything');
+  });
+
+  it('refuses a level that is not one of the three, in a conversation of two, or in a group not mine', async () => {
+    const [ann, bo, cy] = [await signUp(app), await signUp(app), await signUp(app)];
+    const g = await createGroup(ann, 'Mine', [bo]);
+    await accept(g, bo);
+    const chat = await openChat(ann, cy);
+    const level = async (u: TestUser, id: number, form: Record<string, string>) =>
+      (await post(u.agent, `/conversations/${id}/notify-level`, form, `/conversations/${g}`))
+        .status;
+    expect(await level(bo, g, { level: 'loud' })).toBe(400);
+    expect(await level(bo, g, {})).toBe(400);
+    expect(await level(bo, chat, { level: 'nothing' })).toBe(404); // not Bo's
+    expect(await level(ann, chat, { level: 'nothing' })).toBe(400); // a conversation of two
+    expect(await level(cy, g, { level: 'nothing' })).toBe(404);
+    const { rows } = await app.pool.query(
+      'SELECT notify_level FROM conversation_members WHERE notify_level IS NOT NULL AND conversation_id = ANY($1)',
+      [[g, chat]],
+    );
+    expect(rows).toEqual([]);
   });
 });

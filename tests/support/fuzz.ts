@@ -323,3 +323,45 @@ export async function storedDigest(pool: TestApp['pool']): Promise<string> {
   );
   return rows[0]!.digest;
 }
+// Issue 16's forms, written out independently of the app's schemas. A form is its fields in
+// order, repeats kept (a repeated name arrives as an array: never valid here).
+export type FormFields = Array<[string, string]>;
+const valuesOf = (fields: FormFields, name: string) =>
+  fields.filter(([k]) => k === name).map(([, v]) => v);
+/** One value for the name, or undefined when absent; null when repeated. */
+export function single(fields: FormFields, name: string): string | undefined | null {
+  const v = valuesOf(fields, name);
+  return v.length > 1 ? null : v[0];
+}
+const storable = (v: string) => !v.includes('\u0000');
+export const PUSH_KEYS = { p256dh: 'B'.repeat(87), auth: 'a'.repeat(22) };
+export const PUSH_SERVICE = 'https://fcm.googleapis.com/fcm/send/';
+const isEndpoint = (v: string | undefined | null): v is string =>
+  typeof v === 'string' && v.length >= 1 && v.length <= 1000 && storable(v);
+
+/** A browser's key as it sends it: base64url, padding allowed, of a plausible length. */
+const isKey = (v: string | undefined | null, min: number, max: number) =>
+  typeof v === 'string' && /^[A-Za-z0-9_-]+={0,2}$/.test(v) && v.length >= min && v.length <= max;
+
+export const ISSUE_16_RULES = {
+  /** "Show message text in notifications": ticked ("on") or not sent. */
+  notifyText: (f: FormFields) => {
+    const v = single(f, 'notifyText');
+    return v === undefined || v === 'on';
+  },
+  /** A browser's subscription: a push service's https address, the browser's two keys. */
+  subscribe: (f: FormFields) => {
+    const endpoint = single(f, 'endpoint');
+    const old = single(f, 'oldEndpoint');
+    return (
+      isEndpoint(endpoint) &&
+      endpoint.startsWith(PUSH_SERVICE) &&
+      endpoint.length <= 1000 &&
+      isKey(single(f, 'p256dh'), 80, 100) &&
+      isKey(single(f, 'auth'), 16, 32) &&
+      (old === undefined || isEndpoint(old))
+    );
+  },
+  unsubscribe: (f: FormFields) => isEndpoint(single(f, 'endpoint')),
+  level: (f: FormFields) => ['all', 'mentions', 'nothing'].includes(single(f, 'level') ?? ''),
+};

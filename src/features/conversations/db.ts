@@ -42,6 +42,8 @@ export interface ConversationRow {
   iLeft: boolean;
   /** Muted by this user: counted unread, never notified. */
   muted: boolean;
+  /** In a group: "all", "mentions" or "nothing" as the user chose, null for the default. */
+  notifyLevel: 'all' | 'mentions' | 'nothing' | null;
   /** The latest edit, delete or reaction (issue 15); read before the page's messages. */
   changeSeq?: number;
 }
@@ -96,7 +98,8 @@ export async function findConversationFor(
             me.history_to AS "myHistoryTo", c.members_can_add AS "membersCanAdd",
             (SELECT u.display_name FROM users u WHERE u.id = me.added_by) AS "addedByName",
             coalesce((SELECT x.sender_id = me.user_id FROM messages x WHERE x.id = me.history_to),
-                     false) AS "iLeft", me.muted, c.change_seq AS "changeSeq"
+                     false) AS "iLeft", me.muted, me.notify_level AS "notifyLevel",
+            c.change_seq AS "changeSeq"
      FROM conversations c JOIN conversation_members me ON me.conversation_id = c.id AND me.user_id = $2
      WHERE c.id = $1`,
     [conversationId, userId],

@@ -58,3 +58,70 @@ export async function listReadable(
   );
   return rows;
 }
+
+export interface ExportFile {
+  id: string;
+  /** Null for an upload not sent yet. */
+  messageId: number | null;
+  position: number;
+  name: string;
+  type: string;
+  size: number;
+}
+
+const FILE_COLUMNS = `a.id, a.message_id AS "messageId", a.position, a.name,
+  a.content_type AS type, a.size`;
+
+/** The stored files of these messages (already known readable), in attaching order. */
+export async function listFiles(db: Db, messageIds: number[]): Promise<ExportFile[]> {
+  if (!messageIds.length) return [];
+  const { rows } = await db.query<ExportFile>(
+    `SELECT ${FILE_COLUMNS} FROM attachments a
+     WHERE a.message_id = ANY ($1::bigint[]) AND a.state = 'ready'
+     ORDER BY a.message_id, a.position, a.id`,
+    [messageIds],
+  );
+  return rows;
+}
+
+/**
+ * One page of the files of a conversation's messages the user may read (readable.ts), after
+ * the file `after` (null: from the start), in listFiles' order: the order their bytes go
+ * into the zip.
+ */
+export async function listReadableFiles(
+  db: Db,
+  userId: number,
+  conversationId: number,
+  after: ExportFile | null,
+  limit: number,
+): Promise<ExportFile[]> {
+  const { rows } = await db.query<ExportFile>(
+    `SELECT ${FILE_COLUMNS}
+     FROM messages m JOIN attachments a ON a.message_id = m.id
+     WHERE m.conversation_id = $2 AND a.state = 'ready'
+       AND (m.id, a.position, a.id) > ($3::bigint, $4::smallint, $5::uuid)
+       AND ${readableBy('m', '$1')}
+     ORDER BY m.id, a.position, a.id LIMIT $6`,
+    [
+      userId,
+      conversationId,
+      after?.messageId ?? 0,
+      after?.position ?? 0,
+      after?.id ?? '00000000-0000-0000-0000-000000000000',
+      limit,
+    ],
+  );
+  return rows;
+}
+
+/** The user's own uploads not sent yet (a file in the composer): theirs alone to read. */
+export async function listUnsentFiles(db: Db, userId: number): Promise<ExportFile[]> {
+  const { rows } = await db.query<ExportFile>(
+    `SELECT ${FILE_COLUMNS} FROM attachments a
+     WHERE a.uploader_id = $1 AND a.message_id IS NULL AND a.state = 'ready'
+     ORDER BY a.created_at, a.id`,
+    [userId],
+  );
+  return rows;
+}

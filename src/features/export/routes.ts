@@ -1,9 +1,9 @@
-import { Router, type RequestHandler, type Response } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { AppContext } from '../../core/context.js';
 import { AppError } from '../../core/errors.js';
 import { requireUser, userId } from '../../core/http/helpers.js';
-import { writeExport, type Write } from './service.js';
+import { writeExportZip } from './zip.js';
 
 export const EXPORTS_PER_DAY = 3;
 
@@ -27,23 +27,6 @@ function limitExports(enabled: boolean): RequestHandler {
   });
 }
 
-/** Writes to the response, waiting while the socket's buffer is full; stops if it closed. */
-function writerFor(res: Response): Write {
-  return async (chunk) => {
-    if (res.destroyed) throw new Error('export: the download was closed');
-    if (res.write(chunk)) return;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        res.off('drain', done);
-        res.off('close', done);
-        resolve();
-      };
-      res.on('drain', done);
-      res.on('close', done);
-    });
-  };
-}
-
 export function exportRoutes(ctx: AppContext, rateLimitOn: boolean): Router {
   const r = Router();
 
@@ -53,13 +36,12 @@ export function exportRoutes(ctx: AppContext, rateLimitOn: boolean): Router {
     const id = userId(res);
     const day = new Date().toISOString().slice(0, 10);
     res.set({
-      'Content-Type': 'application/json; charset=utf-8',
-      'Content-Disposition': `attachment; filename="leos-chat-room-${day}.json"`,
+      'Content-Type': 'application/zip',
+      'Content-Disposition': `attachment; filename="leos-chat-room-${day}.zip"`,
       'X-Content-Type-Options': 'nosniff',
     });
     try {
-      await writeExport(ctx, id, writerFor(res));
-      res.end();
+      await writeExportZip(ctx, id, res);
     } catch (err) {
       if (!res.headersSent) throw err;
       // Half a file must not look whole: the download fails instead.

@@ -1,5 +1,14 @@
 import type { Db } from '../../core/db/pool.js';
+import { EVERYONE_OPEN_UP_TO, isMentioned } from '../../shared/mentions.js';
 import { readableBy } from '../conversations/readable.js';
+
+export const NOTIFY_LEVELS = ['all', 'mentions', 'nothing'] as const;
+export type NotifyLevel = (typeof NOTIFY_LEVELS)[number];
+
+/** A group member's level: their choice, else all messages up to 20 members, only mentions above. */
+export function effectiveLevel(chosen: NotifyLevel | null, memberCount: number): NotifyLevel {
+  return chosen ?? (memberCount > EVERYONE_OPEN_UP_TO ? 'mentions' : 'all');
+}
 
 export interface Subscription {
   id: number;
@@ -69,11 +78,29 @@ export interface Notifiable {
   notifyText: boolean;
 }
 
+interface NotifiableRow extends Notifiable {
+  level: NotifyLevel | null;
+  readerName: string;
+  senderRole: string | null;
+  memberCount: number;
+}
+
+/** The group's level rule: "Nothing" never, "Only @mentions" when the text names the reader. */
+function wanted(r: NotifiableRow): boolean {
+  if (r.kind !== 'group') return true;
+  const level = effectiveLevel(r.level, r.memberCount);
+  if (level !== 'mentions') return level === 'all';
+  const everyoneCounts =
+    r.memberCount <= EVERYONE_OPEN_UP_TO || (r.senderRole !== null && r.senderRole !== 'member');
+  return isMentioned(r.body, r.readerName, everyoneCounts);
+}
+
 /**
  * Of these (user, message) pairs, the ones to tell the user of: a message they may read
  * (readable.ts), not their own, not read yet, in a conversation they accepted (not a
- * request), did not mute and did not leave, from someone neither side blocked. With
- * `subscribed`, only users with a Web Push subscription (no query for the others' rows).
+ * request), did not mute and did not leave, from someone neither side blocked, and in a
+ * group as their level says (wanted()). With `subscribed`, only users with a Web Push
+ * subscription (no query for the others' rows).
  */
 export async function listNotifiable(
   db: Db,
@@ -81,14 +108,25 @@ export async function listNotifiable(
   subscribed: boolean,
 ): Promise<Notifiable[]> {
   if (!pairs.length) return [];
-  const { rows } = await db.query<Notifiable>(
-    `SELECT q.user_id AS "userId", m.id AS "messageId", m.conversation_id AS "conversationId",
-            c.kind, c.title, su.display_name AS "senderName", m.body, ru.notify_text AS "notifyText"
-     FROM unnest($1::bigint[], $2::bigint[]) AS q (user_id, message_id)
+  const { rows } = await db.query<NotifiableRow>(
+    `WITH q AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS q (user_id, message_id)),
+     -- Each group's current size, counted once per conversation (not once per recipient).
+     sizes AS MATERIALIZED (
+       SELECT g.conversation_id, count(*)::int AS n FROM conversation_members g
+       WHERE g.conversation_id IN (SELECT m.conversation_id FROM q JOIN messages m ON m.id = q.message_id)
+         AND g.history_to IS NULL AND g.state <> 'declined'
+       GROUP BY g.conversation_id)
+     SELECT q.user_id AS "userId", m.id AS "messageId", m.conversation_id AS "conversationId",
+            c.kind, c.title, su.display_name AS "senderName", m.body, ru.notify_text AS "notifyText",
+            cm.notify_level AS level, ru.display_name AS "readerName", sm.role AS "senderRole",
+            coalesce(sizes.n, 0) AS "memberCount"
+     FROM q
      JOIN messages m ON m.id = q.message_id
      JOIN conversations c ON c.id = m.conversation_id
      JOIN users ru ON ru.id = q.user_id
      LEFT JOIN users su ON su.id = m.sender_id
+     LEFT JOIN conversation_members sm ON sm.conversation_id = m.conversation_id AND sm.user_id = m.sender_id
+     LEFT JOIN sizes ON sizes.conversation_id = m.conversation_id
      JOIN conversation_members cm ON cm.conversation_id = m.conversation_id AND cm.user_id = q.user_id
      WHERE m.sender_id IS DISTINCT FROM q.user_id
        AND cm.state = 'accepted' AND NOT cm.muted AND cm.history_to IS NULL
@@ -101,11 +139,15 @@ export async function listNotifiable(
      ORDER BY m.id`,
     [pairs.map((p) => p.userId), pairs.map((p) => p.messageId), subscribed],
   );
-  return rows.map((r) => ({
-    ...r,
+  return rows.filter(wanted).map((r) => ({
     userId: Number(r.userId),
     messageId: Number(r.messageId),
     conversationId: Number(r.conversationId),
+    kind: r.kind,
+    title: r.title,
+    senderName: r.senderName,
+    body: r.body,
+    notifyText: r.notifyText,
   }));
 }
 
@@ -158,6 +200,23 @@ export async function isMuted(db: Db, conversationId: number, userId: number): P
     [conversationId, userId],
   );
   return rows[0]?.muted ?? false;
+}
+
+/** A group member's chosen level; false if the conversation is not a group. */
+export async function setLevel(
+  db: Db,
+  conversationId: number,
+  userId: number,
+  level: NotifyLevel,
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE conversation_members cm SET notify_level = $3
+     FROM conversations c
+     WHERE c.id = cm.conversation_id AND c.kind = 'group'
+       AND cm.conversation_id = $1 AND cm.user_id = $2`,
+    [conversationId, userId, level],
+  );
+  return rowCount === 1;
 }
 
 export async function setNotifyText(db: Db, userId: number, on: boolean): Promise<void> {

@@ -40,6 +40,17 @@ export function notificationRoutes(ctx: AppContext): Router {
     res.redirect(303, '/account');
   });
 
+  // For the service worker, which has no page to read the form token from: after the push
+  // service replaced a subscription (pushsubscriptionchange), it asks for the token here and
+  // posts the new subscription with it. Only this site can read the answer (no CORS), and
+  // it is never cached.
+  r.get('/push/token', (_req, res) => {
+    res.set('Cache-Control', 'no-store');
+    if (!res.locals.user) return void res.status(401).json({ error: 'unauthenticated' });
+    const token = (res.locals.csrfToken as () => string)();
+    res.json({ token, vapidPublicKey: ctx.push.publicKey ?? '' });
+  });
+
   // The browser script posts a subscription after "Turn on notifications" (form-encoded, token).
   r.post('/push/subscriptions', requireUser, async (req, res) => {
     await notifications.subscribe(ctx, userId(res), req.sessionID, req.body);
@@ -66,6 +77,15 @@ export function notificationRoutes(ctx: AppContext): Router {
       res.redirect(303, `/conversations/${id}`);
     });
   }
+
+  // A group's level: "All messages", "Only @mentions" or "Nothing" (a form; works without script).
+  r.post('/conversations/:id/notify-level', requireUser, async (req, res) => {
+    const id = conversationId(req.params.id);
+    await notifications.setLevel(ctx, userId(res), id, req.body);
+    flash(req, 'Your notification level for this group was saved.');
+    await saveSession(req);
+    res.redirect(303, `/conversations/${id}`);
+  });
 
   return r;
 }
