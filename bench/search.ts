@@ -6,9 +6,11 @@
 //   1. search: the app's own SQL (src/features/search/db.ts) for a mix of queries (common,
 //      rare, two words, phrase, part of a word, part of a URL, part of an email, no match) as
 //      users with few and with many conversations; p50/p95/max per kind and overall;
-//   2. inserts flat-out: insert_messages_v3 batches of --batch rows from --clients connections
+//   2. inserts flat-out: insert_messages_v5 batches of --batch rows from --clients connections
 //      (each on its own conversations, as the writer's lanes are) for --seconds, once with the
-//      search indexes and once without them. One run per mode, bounded in time.
+//      search indexes and once without them. One run per mode, bounded in time. Besides rows/s
+//      (which a shared machine swings), the CPU time the inserting backends spent per message
+//      when the database runs on this machine (/proc), and the batches' p99.
 // Prints a table and writes bench/results/search.json. Everything made is dropped at the end.
 import { mkdtemp, mkdir, rm, writeFile, chmod } from 'node:fs/promises';
 import os from 'node:os';
@@ -19,6 +21,7 @@ import { migrate } from '../src/core/db/migrate.js';
 import { startEmbeddedDatabase } from '../src/core/db/embedded.js';
 import { searchSql } from '../src/features/search/db.js';
 import { parseQuery } from '../src/features/search/query.js';
+import { readFileSync } from 'node:fs';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,7 +32,7 @@ const USERS = arg('users', 5_000);
 const CONVERSATIONS = arg('conversations', 20_000);
 const SECONDS = arg('seconds', 15);
 const CLIENTS = arg('clients', 4);
-const BATCH = arg('batch', 100);
+const BATCH = arg('batch', 20);
 const REPEATS = arg('repeats', 3);
 const log = (...a: unknown[]) => console.log(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
 
@@ -257,20 +260,45 @@ async function searches(db: pg.Pool) {
   }
 }
 
-async function insertRate(db: pg.Pool, label: string) {
+/** CPU time (ms) a local process has used; undefined when the database runs elsewhere. */
+function cpuMs(pid: number): number | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10; // utime + stime, clock ticks of 10 ms
+  } catch {
+    return undefined;
+  }
+}
+
+interface InsertRun {
+  perSecond: number;
+  /** CPU µs per message of the inserting backends (the send path's share in the database). */
+  cpuUsPerRow: number | undefined;
+  batchP99Ms: number;
+}
+
+async function insertRate(db: pg.Pool, label: string): Promise<InsertRun> {
   await db.query('CHECKPOINT').catch(() => undefined); // the app role may not; then skip
   const lanes = Array.from({ length: CLIENTS }, (_, lane) => lane);
   const users = await db.query<{ c: number; u: number }>(
     `SELECT conversation_id c, min(user_id) u FROM conversation_members GROUP BY 1 ORDER BY 1 LIMIT 4000`,
   );
   const pairs = users.rows.map((r) => ({ c: Number(r.c), u: Number(r.u) }));
+  const clients = await Promise.all(lanes.map(() => db.connect()));
   let rows = 0;
-  const end = Date.now() + SECONDS * 1000;
-  await Promise.all(
-    lanes.map(async (lane) => {
-      const mine = pairs.filter((p) => p.c % CLIENTS === lane);
-      const client = await db.connect();
-      try {
+  const batches: number[] = [];
+  try {
+    const pids = await Promise.all(
+      clients.map(
+        async (c) => (await c.query<{ p: number }>('SELECT pg_backend_pid() p')).rows[0]!.p,
+      ),
+    );
+    const before = pids.map(cpuMs);
+    const end = Date.now() + SECONDS * 1000;
+    await Promise.all(
+      lanes.map(async (lane) => {
+        const mine = pairs.filter((p) => p.c % CLIENTS === lane);
+        const client = clients[lane]!;
         let k = 0;
         while (Date.now() < end) {
           const batch = Array.from({ length: BATCH }, () => mine[(k++ * 7919) % mine.length]!);
@@ -278,22 +306,47 @@ async function insertRate(db: pg.Pool, label: string) {
             (_, i) =>
               `${WORDS[(k * 31 + i) % WORDS.length]} ${WORDS[(k * 17 + i * 3) % WORDS.length]} see https://example.org/x/${k}-${i} ${WORDS[(k + i) % WORDS.length]}`,
           );
+          const t = performance.now();
           await client.query(
-            'SELECT count(*) FROM insert_messages_v3($1::bigint[], $2::bigint[], $3::uuid[], $4::text[])',
-            [batch.map((p) => p.c), batch.map((p) => p.u), batch.map(() => randomUUID()), bodies],
+            'SELECT count(*) FROM insert_messages_v5($1::bigint[], $2::bigint[], $3::uuid[], $4::text[], $5::bigint[])',
+            [
+              batch.map((p) => p.c),
+              batch.map((p) => p.u),
+              batch.map(() => randomUUID()),
+              bodies,
+              batch.map(() => null),
+            ],
           );
+          batches.push(performance.now() - t);
           rows += BATCH;
         }
-      } finally {
-        client.release();
-      }
-    }),
-  );
-  const perSecond = rows / SECONDS;
-  log(
-    `inserts ${label}: ${Math.round(perSecond)} rows/s (${CLIENTS} connections, batches of ${BATCH}, ${SECONDS} s)`,
-  );
-  return perSecond;
+      }),
+    );
+    // Pending-list merges that ran in these backends are counted; what autovacuum merged is not.
+    const spent = pids.reduce<number | undefined>((sum, pid, i) => {
+      const now = cpuMs(pid);
+      const was = before[i];
+      return sum === undefined || now === undefined || was === undefined
+        ? undefined
+        : sum + now - was;
+    }, 0);
+    batches.sort((a, b) => a - b);
+    const run: InsertRun = {
+      perSecond: rows / SECONDS,
+      cpuUsPerRow: spent === undefined ? undefined : (spent * 1000) / rows,
+      batchP99Ms: pct(batches, 99),
+    };
+    log(
+      `inserts ${label}: ${Math.round(run.perSecond)} rows/s (${CLIENTS} connections, batches of ${BATCH}, ${SECONDS} s)` +
+        (run.cpuUsPerRow === undefined
+          ? ''
+          : `, ${run.cpuUsPerRow.toFixed(0)} µs backend CPU per message`) +
+        `, batch p99 ${run.batchP99Ms.toFixed(1)} ms`,
+    );
+    return run;
+  } finally {
+    for (const c of clients) c.release();
+  }
 }
 
 const KEEP = process.argv.includes('--keep');
@@ -325,13 +378,15 @@ async function main() {
     await migrate(db);
     const loaded = await load(db);
     const search = await searches(db);
-    let withIndexes = NaN;
-    let withoutIndexes = NaN;
+    let withRun: InsertRun | undefined;
+    let withoutRun: InsertRun | undefined;
     if (!process.argv.includes('--no-inserts')) {
-      withIndexes = await insertRate(db, 'with the search indexes');
+      withRun = await insertRate(db, 'with the search indexes');
       await db.query('DROP INDEX messages_body_words_idx, messages_body_trgm_idx');
-      withoutIndexes = await insertRate(db, 'without them');
+      withoutRun = await insertRate(db, 'without them');
     }
+    const withIndexes = withRun?.perSecond ?? NaN;
+    const withoutIndexes = withoutRun?.perSecond ?? NaN;
     const server = await db.query<{ v: string }>(`SELECT current_setting('server_version') v`);
     const result = {
       at: new Date().toISOString(),
@@ -345,6 +400,8 @@ async function main() {
       inserts: {
         withIndexes,
         withoutIndexes,
+        cpuUsPerRow: { withIndexes: withRun?.cpuUsPerRow, withoutIndexes: withoutRun?.cpuUsPerRow },
+        batchP99Ms: { withIndexes: withRun?.batchP99Ms, withoutIndexes: withoutRun?.batchP99Ms },
         lowerBy: 1 - withIndexes / withoutIndexes,
         seconds: SECONDS,
         clients: CLIENTS,
@@ -361,7 +418,10 @@ async function main() {
       `${'all'.padEnd(20)} ${search.overall.p50.toFixed(1).padStart(7)} ${search.overall.p95.toFixed(1).padStart(7)} ${search.overall.max.toFixed(1).padStart(7)}  (${search.overall.n} searches)`,
     );
     console.log(
-      `\ninserts: ${Math.round(withIndexes)} rows/s with the indexes, ${Math.round(withoutIndexes)} without: ${(100 * result.inserts.lowerBy).toFixed(1)} % lower`,
+      `\ninserts: ${Math.round(withIndexes)} rows/s with the indexes, ${Math.round(withoutIndexes)} without: ${(100 * result.inserts.lowerBy).toFixed(1)} % lower` +
+        (withRun?.cpuUsPerRow !== undefined && withoutRun?.cpuUsPerRow !== undefined
+          ? `; backend CPU per message ${withRun.cpuUsPerRow.toFixed(0)} µs with, ${withoutRun.cpuUsPerRow.toFixed(0)} µs without`
+          : ''),
     );
     console.log(
       `sizes: table ${loaded.sizes.t}, word index ${loaded.sizes.w}, trigram index ${loaded.sizes.g}`,

@@ -186,9 +186,7 @@ const UNREAD_CAP = 100; // counted up to here; the page shows "99+"
  * holds here too: a member added to a group counts nothing from before, and one who left sees
  * the group as it was when they left (its last line, its place in the list), nothing later.
  */
-export async function listInbox(db: Db, userId: number, limit = 50): Promise<InboxRow[]> {
-  const { rows } = await db.query<InboxRow>(
-    `SELECT c.id, c.kind, c.title,
+const INBOX = `SELECT c.id, c.kind, c.title,
             other.id AS "otherId", other.display_name AS "otherName",
             m.body AS "lastBody", m.sender_id AS "lastSenderId", m.created_at AS "lastAt",
             m.kind AS "lastKind", lu.display_name AS "lastSenderName",
@@ -232,10 +230,70 @@ export async function listInbox(db: Db, userId: number, limit = 50): Promise<Inb
        AND (c.last_message_id IS NOT NULL OR c.created_by = $1)
      ORDER BY coalesce(CASE WHEN me.history_to IS NULL THEN c.last_message_at ELSE m.created_at END,
                        c.created_at) DESC, c.id DESC
-     LIMIT $2`,
+     LIMIT $2`;
+
+/**
+ * Message requests not answered yet (first messages from people who are not friends): home's
+ * "Requests", newest first, in the inbox's columns so both lists come in one statement.
+ */
+const REQUESTS = `SELECT c.id, c.kind, c.title, NULL::bigint AS "otherId",
+            coalesce(c.title, other.display_name) AS "otherName", m.body AS "lastBody",
+            NULL::bigint AS "lastSenderId", m.created_at AS "lastAt", NULL::text AS "lastKind",
+            NULL::text AS "lastSenderName", false AS former, false AS "lastDeleted",
+            false AS muted, 0 AS unread, false AS mentioned
+     FROM conversation_members me
+     JOIN conversations c ON c.id = me.conversation_id
+     JOIN messages m ON m.id = c.last_message_id
+     LEFT JOIN LATERAL (
+       SELECT u.display_name FROM conversation_members om JOIN users u ON u.id = om.user_id
+       WHERE om.conversation_id = c.id AND om.user_id <> me.user_id LIMIT 1) other ON true
+     WHERE me.user_id = $1 AND me.state = 'request'
+     ORDER BY c.last_message_at DESC, c.id DESC LIMIT $2`;
+
+export async function listInbox(db: Db, userId: number, limit = 50): Promise<InboxRow[]> {
+  const { rows } = await db.query<InboxRow>(INBOX, [userId, limit]);
+  return rows;
+}
+
+export interface MessageRequestRow {
+  id: number;
+  otherName: string | null;
+  lastBody: string | null;
+  lastAt: Date | null;
+}
+
+/**
+ * The home page's two lists, the conversations and the message requests, in one statement
+ * (one query and one transaction per page, as before requests had their own list).
+ */
+export async function listInboxAndRequests(
+  db: Db,
+  userId: number,
+  limit = 50,
+): Promise<{ inbox: InboxRow[]; requests: MessageRequestRow[] }> {
+  // Each list numbered in its own order (a UNION ALL alone does not promise to keep it).
+  const { rows } = await db.query<InboxRow & { request: boolean; at: number }>(
+    `SELECT * FROM (
+       SELECT i.*, false AS request, row_number() OVER () AS at FROM (${INBOX}) i
+       UNION ALL
+       SELECT r.*, true, row_number() OVER () FROM (${REQUESTS}) r) x
+     ORDER BY request, at`,
     [userId, limit],
   );
-  return rows;
+  const inbox: InboxRow[] = [];
+  const requests: MessageRequestRow[] = [];
+  const sort = ({ request, at: _at, ...row }: InboxRow & { request: boolean; at: number }) => {
+    if (request)
+      requests.push({
+        id: row.id,
+        otherName: row.otherName,
+        lastBody: row.lastBody,
+        lastAt: row.lastAt,
+      });
+    else inbox.push(row);
+  };
+  rows.forEach(sort);
+  return { inbox, requests };
 }
 
 /** Moves the read mark forward (never back, never past the last message). */

@@ -3,7 +3,6 @@ import type { AppContext } from '../../core/context.js';
 import * as conversations from './service.js';
 import { requireUser, userId } from '../../core/http/helpers.js';
 import { AppError } from '../../core/errors.js';
-import { messageRequests } from '../friends/service.js';
 import { limitEmailLookups } from '../../core/http/limits.js';
 
 export function pageRoutes(ctx: AppContext): Router {
@@ -14,10 +13,7 @@ export function pageRoutes(ctx: AppContext): Router {
     if (!res.locals.user) {
       return res.render('welcome', { deleted: req.query.deleted === '1' });
     }
-    const [inbox, requests] = await Promise.all([
-      conversations.inbox(ctx, userId(res)),
-      messageRequests(ctx, userId(res)),
-    ]);
+    const { inbox, requests } = await conversations.inboxAndRequests(ctx, userId(res));
     // A new account is greeted once as new; every later visit is a return.
     const isNew = req.session.newAccount === true;
     if (isNew) delete req.session.newAccount;
@@ -28,10 +24,7 @@ export function pageRoutes(ctx: AppContext): Router {
   // `active` marks the conversation open beside it (desktop's two panes); only a display hint.
   r.get('/inbox', requireUser, async (req, res) => {
     const active = Number(req.query.active);
-    const [inbox, requests] = await Promise.all([
-      conversations.inbox(ctx, userId(res)),
-      messageRequests(ctx, userId(res)),
-    ]);
+    const { inbox, requests } = await conversations.inboxAndRequests(ctx, userId(res));
     res.render('partials/inbox', {
       inbox,
       requests,

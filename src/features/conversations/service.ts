@@ -67,6 +67,11 @@ export async function inbox(ctx: AppContext, meId: number) {
   return conversations.listInbox(ctx.db, meId);
 }
 
+/** The inbox and the message requests ("Requests" on the home page), read together. */
+export async function inboxAndRequests(ctx: AppContext, meId: number) {
+  return conversations.listInboxAndRequests(ctx.db, meId);
+}
+
 export async function conversationView(
   ctx: AppContext,
   meId: number,

@@ -217,31 +217,6 @@ export async function countSent(db: Db, conversationId: number, senderId: number
   return rows[0]!.n;
 }
 
-export interface MessageRequestRow {
-  id: number;
-  otherName: string | null;
-  lastBody: string | null;
-  lastAt: Date | null;
-}
-
-/** First messages from people who are not friends, not answered yet: home's "Requests". */
-export async function listMessageRequests(db: Db, me: number): Promise<MessageRequestRow[]> {
-  const { rows } = await db.query<MessageRequestRow>(
-    `SELECT c.id, coalesce(c.title, other.display_name) AS "otherName", m.body AS "lastBody",
-            m.created_at AS "lastAt"
-     FROM conversation_members me
-     JOIN conversations c ON c.id = me.conversation_id
-     JOIN messages m ON m.id = c.last_message_id
-     LEFT JOIN LATERAL (
-       SELECT u.display_name FROM conversation_members om JOIN users u ON u.id = om.user_id
-       WHERE om.conversation_id = c.id AND om.user_id <> me.user_id LIMIT 1) other ON true
-     WHERE me.user_id = $1 AND me.state = 'request'
-     ORDER BY c.last_message_at DESC, c.id DESC LIMIT 50`,
-    [me],
-  );
-  return rows;
-}
-
 /** Who added this member to a group (its invitation's sender); undefined in a direct chat. */
 export async function findAddedBy(
   db: Db,

@@ -196,7 +196,3 @@ export async function setDiscoverable(ctx: AppContext, meId: number, input: unkn
   // An unticked checkbox sends nothing: absent is "off".
   await db.setDiscoverable(ctx.db, meId, body.discoverable === 'on');
 }
-
-export function messageRequests(ctx: AppContext, meId: number) {
-  return db.listMessageRequests(ctx.db, meId);
-}
