@@ -2,6 +2,7 @@
 // page, results that open the conversation at the message; a hidden tab notifies once for
 // two tabs, never for a muted conversation; "Turn on notifications" asks only when pressed.
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { openChat, post, sendByForm, signUp, type TestApp, type TestUser } from './support/app.js';
 import { DESKTOP, PHONE, hasChromium } from './support/browser.js';
 import { useBrowserPages } from './support/pages.js';
