@@ -8,6 +8,7 @@ import {
   post,
   signUp,
   startTestApp,
+  tokenFor,
   type TestApp,
   type TestUser,
 } from '../support/app.js';
@@ -20,6 +21,7 @@ import {
   type ClientSocket,
 } from '../support/sockets.js';
 import { createGroup } from '../support/groups.js';
+import { unzip } from '../support/zip.js';
 import { listenForMemberChanges } from '../../src/features/conversations/member-events.js';
 
 let app: TestApp;
@@ -151,10 +153,22 @@ describe('a former member sees each message as it was when they left', () => {
   });
 
   it('in "Download my data"', async () => {
-    const res = await post(cy.agent, '/account/export', {}, '/account');
+    const token = await tokenFor(cy.agent, '/account');
+    const res = await cy.agent
+      .post('/account/export')
+      .type('form')
+      .send({ _csrf: token })
+      .buffer(true)
+      .parse((r, cb) => {
+        const parts: Buffer[] = [];
+        r.on('data', (p: Buffer) => parts.push(p));
+        r.on('end', () => cb(null, Buffer.concat(parts)));
+      });
     expect(res.status).toBe(200);
-    expect(res.text).toContain('pelican draft two');
-    expect(res.text).toContain('pelican keep me');
-    expect(res.text).not.toContain('secret');
+    // Every entry of the zip: messages.json and the pages to read offline alike.
+    const text = (await unzip(res.body as Buffer)).map((e) => e.data.toString('utf8')).join('\n');
+    expect(text).toContain('pelican draft two');
+    expect(text).toContain('pelican keep me');
+    expect(text).not.toContain('secret');
   });
 });

@@ -34,9 +34,13 @@ describe('formatting messages', () => {
     const all = [...HOSTILE_MARKDOWN, ...STRINGS];
     for (const text of all) renderBody(`${text} `); // warm: the first calls compile
     for (const text of all) {
-      const t0 = performance.now();
-      renderBody(`${text}\n`); // not cached
-      const ms = performance.now() - t0;
+      // The least of three: a busy machine's preemption lengthens one run, not all three.
+      let ms = Infinity;
+      for (const end of ['\n', '\n\n', '\n\n\n']) {
+        const t0 = performance.now();
+        renderBody(`${text}${end}`); // not cached
+        ms = Math.min(ms, performance.now() - t0);
+      }
       // Crafted text (thousands of brackets or marks) must not cost a flood's worth of CPU.
       if (ms > 50) problems.push(`${JSON.stringify(text.slice(0, 40))}: ${ms.toFixed(0)} ms`);
       const html = renderBody(text);
