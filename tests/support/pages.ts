@@ -2,7 +2,7 @@
 // sized as a desktop or a phone, and every uncaught error in a page's script failing the
 // test that was running (a throw inside Playwright's listener would escape the test).
 import { mkdir } from 'node:fs/promises';
-import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, vi } from 'vitest';
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { startTestApp, type TestApp, type TestUser } from './app.js';
 import { hasChromium, launchBrowser } from './browser.js';
@@ -10,6 +10,9 @@ import { hasChromium, launchBrowser } from './browser.js';
 const SHOTS = process.env.SCREENSHOTS; // a folder to keep screenshots in, for looking at
 
 export function useBrowserPages(opts: { fullPageShots?: boolean } = {}) {
+  // A browser test walks a whole flow in two or three Chromium pages: in a full parallel run
+  // on two cores one took over 30 s (CI, load 10–18) where alone it takes 5–10.
+  vi.setConfig({ testTimeout: 90_000 });
   let app: TestApp | undefined;
   let browser: Browser | undefined;
   const contexts: BrowserContext[] = [];
