@@ -10,7 +10,7 @@ import { openChat, post, sendByForm, signUp, startTestApp, tokenFor } from '../s
 import type { TestApp, TestUser } from '../support/app.js';
 import { png } from '../support/files.js';
 import { cookieOf } from '../support/sockets.js';
-import { unzip, zipDirectory, type ZipEntry } from '../support/zip.js';
+import { downloadExport, unzip, zipDirectory, type ZipEntry } from '../support/zip.js';
 
 let app: TestApp;
 beforeAll(async () => {
@@ -44,20 +44,6 @@ interface Export {
       files?: ExportFile[];
     }>;
   }>;
-}
-
-async function download(u: TestUser) {
-  const token = await tokenFor(u.agent, '/account');
-  return u.agent
-    .post('/account/export')
-    .type('form')
-    .send({ _csrf: token })
-    .buffer(true)
-    .parse((res, cb) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => cb(null, Buffer.concat(parts)));
-    });
 }
 
 /** A stored file, as an upload leaves it (features/attachments): linked to a message or pending. */
@@ -192,7 +178,7 @@ describe('Download my data', () => {
   });
 
   it('is a zip with messages.json, my files and what I can read, and nothing of others', async () => {
-    const res = await download(ann);
+    const res = await downloadExport(ann);
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('application/zip');
     expect(res.headers['content-disposition']).toMatch(
@@ -272,7 +258,7 @@ describe('Download my data', () => {
   });
 
   it('has index.html and a page per conversation that read without a script', async () => {
-    const entries = await unzip((await download(ann)).body as Buffer);
+    const entries = await unzip((await downloadExport(ann)).body as Buffer);
     const index = entry(entries, 'index.html')!.data.toString('utf8');
     expect(index).toContain('Ann’s conversations');
     const pages = [...index.matchAll(/<a href="(conversations\/\d+\.html)">([^<]*)<\/a>/g)];
@@ -429,7 +415,7 @@ describe('Download my data, rate-limited', () => {
 
   it('allows three a day, then says when to come back (429)', async () => {
     const u = await signUp(limited);
-    for (let i = 0; i < 3; i++) expect((await download(u)).status).toBe(200);
+    for (let i = 0; i < 3; i++) expect((await downloadExport(u)).status).toBe(200);
     const fourth = await post(u.agent, '/account/export', {}, '/account');
     expect(fourth.status).toBe(429);
     expect(fourth.text).toContain('3 times a day');

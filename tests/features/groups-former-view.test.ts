@@ -8,7 +8,6 @@ import {
   post,
   signUp,
   startTestApp,
-  tokenFor,
   type TestApp,
   type TestUser,
 } from '../support/app.js';
@@ -21,7 +20,7 @@ import {
   type ClientSocket,
 } from '../support/sockets.js';
 import { createGroup } from '../support/groups.js';
-import { unzip } from '../support/zip.js';
+import { downloadExport, unzip } from '../support/zip.js';
 import { listenForMemberChanges } from '../../src/features/conversations/member-events.js';
 
 let app: TestApp;
@@ -153,17 +152,7 @@ describe('a former member sees each message as it was when they left', () => {
   });
 
   it('in "Download my data"', async () => {
-    const token = await tokenFor(cy.agent, '/account');
-    const res = await cy.agent
-      .post('/account/export')
-      .type('form')
-      .send({ _csrf: token })
-      .buffer(true)
-      .parse((r, cb) => {
-        const parts: Buffer[] = [];
-        r.on('data', (p: Buffer) => parts.push(p));
-        r.on('end', () => cb(null, Buffer.concat(parts)));
-      });
+    const res = await downloadExport(cy);
     expect(res.status).toBe(200);
     // Every entry of the zip: messages.json and the pages to read offline alike.
     const text = (await unzip(res.body as Buffer)).map((e) => e.data.toString('utf8')).join('\n');

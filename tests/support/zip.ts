@@ -1,5 +1,6 @@
 // Opening a zip in tests (yauzl: the reader by yazl's author, strict about entry names).
 import yauzl from 'yauzl';
+import { tokenFor, type TestUser } from './app.js';
 
 export interface ZipEntry {
   name: string;
@@ -62,4 +63,19 @@ export function zipDirectory(tail: Buffer): Array<{ name: string; size: number }
     at += 46 + nameLength + extraLength + commentLength;
   }
   return out;
+}
+
+/** "Download my data" as the Account page's form posts it: the zip, whole, as bytes. */
+export async function downloadExport(u: TestUser) {
+  const token = await tokenFor(u.agent, '/account');
+  return u.agent
+    .post('/account/export')
+    .type('form')
+    .send({ _csrf: token })
+    .buffer(true)
+    .parse((res, cb) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => cb(null, Buffer.concat(parts)));
+    });
 }
