@@ -1,12 +1,19 @@
 // Search, notifications and "Download my data" in a real Chromium: the search box on the home
 // page, results that open the conversation at the message; a hidden tab notifies once for
 // two tabs, never for a muted conversation; "Turn on notifications" asks only when pressed.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { openChat, post, sendByForm, signUp, type TestApp, type TestUser } from './support/app.js';
 import { DESKTOP, PHONE, hasChromium } from './support/browser.js';
+import { uploaded, png } from './support/files.js';
 import { useBrowserPages } from './support/pages.js';
 import { sleep, until } from './support/wait.js';
+import { ask, cookieOf, openSocket } from './support/sockets.js';
+import { downloadExport, unzip } from './support/zip.js';
 
 const pages = useBrowserPages({ fullPageShots: true });
 const { shot } = pages;
@@ -241,4 +248,50 @@ describe.skipIf(!hasChromium)("a group's notification level in a browser", () =>
     ]);
     await choose(page, 'All messages');
   }, 60_000);
+
+  it("the export's pages open in a browser from the unzipped folder: the list, a conversation, its picture", async () => {
+    const picture = await uploaded(ann.agent, chatId, {
+      data: await png(320, 200, '#ffc0cb'),
+      name: 'lake.png',
+      type: 'image/png',
+    });
+    const socket = await openSocket(app.baseUrl, await cookieOf(ann.agent));
+    const sent = await ask(socket, 'message:send', {
+      conversationId: chatId,
+      body: 'The **lake**, from last week',
+      clientId: crypto.randomUUID(),
+      attachmentIds: [picture.id],
+    });
+    socket.close();
+    expect(sent.ok).toBe(true);
+    const dir = await mkdtemp(path.join(tmpdir(), 'export-'));
+    try {
+      for (const e of await unzip((await downloadExport(ann)).body as Buffer)) {
+        await mkdir(path.dirname(path.join(dir, e.name)), { recursive: true });
+        await writeFile(path.join(dir, e.name), e.data);
+      }
+      for (const [device, name] of [
+        [DESKTOP, 'desktop'],
+        [{ ...PHONE, colorScheme: 'dark' as const }, 'phone-dark'],
+      ] as const) {
+        const page = await pages.open({ ...device, javaScriptEnabled: false });
+        await page.goto(pathToFileURL(path.join(dir, 'index.html')).href);
+        expect(await page.getByRole('heading', { level: 1 }).textContent()).toContain('Ann Lee');
+        await shot(page, `export-index-${name}`);
+        await page.getByRole('link', { name: 'Bo Park' }).click();
+        await page.getByText('The kayak trip is on Saturday').waitFor();
+        const img = page.locator('img[alt="lake.png"]');
+        await expect.poll(() => img.evaluate((i: HTMLImageElement) => i.naturalWidth)).toBe(320);
+        expect(await page.locator('strong', { hasText: 'lake' }).count()).toBe(1);
+        // Read as a page, not sideways: nothing wider than the screen.
+        expect(
+          await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+        ).toBe(true);
+        await shot(page, `export-conversation-${name}`);
+        await page.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
