@@ -32,6 +32,7 @@ describe('configuration from the environment', () => {
       socketAdapter: 'none',
       socketChannel: 'leos-chat',
       rateLimit: true,
+      searchIndexMergeMs: 250,
     });
   });
 
@@ -50,6 +51,7 @@ describe('configuration from the environment', () => {
       REDIS_URL: 'rediss://cache:6380',
       SOCKET_CHANNEL: 'chat_prod-2',
       RATE_LIMIT: 'no',
+      SEARCH_INDEX_MERGE_MS: '0',
     });
     expect(config).toMatchObject({
       env: 'production',
@@ -67,6 +69,7 @@ describe('configuration from the environment', () => {
       socketAdapter: 'redis',
       socketChannel: 'chat_prod-2',
       rateLimit: false,
+      searchIndexMergeMs: 0,
     });
   });
 
@@ -110,6 +113,8 @@ describe('configuration from the environment', () => {
     ['SOCKET_ADAPTER', 'kafka'],
     ['SOCKET_CHANNEL', 'Chat Room'],
     ['RATE_LIMIT', 'maybe'],
+    ['SEARCH_INDEX_MERGE_MS', '-5'],
+    ['SEARCH_INDEX_MERGE_MS', 'often'],
   ])('%s=%j is refused with a message that names the variable', (name, value) => {
     const problems = problemsWith({ [name]: value });
     expect(problems).toHaveLength(1);

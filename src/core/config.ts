@@ -45,6 +45,9 @@ const schema = z
     // two cores: bigger batches, fewer commits. More keeps other conversations' messages
     // moving while one conversation's row is locked for long.
     WRITER_LANES: z.coerce.number().int().min(1).max(8).default(1),
+    // How often the search indexes' pending entries are merged while messages are written
+    // (search/pending.ts); 0 leaves it to the inserts and autovacuum.
+    SEARCH_INDEX_MERGE_MS: z.coerce.number().int().min(0).max(60_000).default(250),
     // A group's members at most (issue 14); every message fans out to each of them.
     GROUP_MAX_MEMBERS: z.coerce.number().int().min(2).max(10_000).default(256),
     // Pictures and files (issue 15): the most one file may weigh, and all of one person's files.
@@ -126,6 +129,7 @@ export interface Config {
   /** How often every open socket's session is checked against the table. */
   sessionSweepMs: number;
   writerLanes: number;
+  searchIndexMergeMs: number;
   /** The most members a group may have. */
   groupMaxMembers: number;
   attachments: AttachmentLimits;
@@ -184,6 +188,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     socketsPerUser: env.SOCKETS_PER_USER,
     socketsPerAddress: env.SOCKETS_PER_ADDRESS,
     writerLanes: env.WRITER_LANES,
+    searchIndexMergeMs: env.SEARCH_INDEX_MERGE_MS,
     sessionSweepMs: env.SESSION_CHECK_SECONDS * 1000,
     groupMaxMembers: env.GROUP_MAX_MEMBERS,
     attachments: { maxBytes: env.ATTACHMENT_MAX_BYTES, quotaBytes: env.ATTACHMENT_QUOTA_BYTES },

@@ -24,11 +24,17 @@ interface Pending {
 export class MessageWriter {
   private readonly lanes: Lane[];
   private closed = false;
+  /** Rows stored since start (search/pending.ts merges the index lists only after writes). */
+  stored = 0;
 
   constructor(pool: Pool, logger: Logger, { maxBatch = 500, maxInFlight = 2, lanes = 1 } = {}) {
     // A busy lane holds a pool connection: at most half the pool, the rest serve queries.
     const count = Math.min(lanes, Math.max(1, Math.floor((pool.options.max ?? 10) / 2)));
-    this.lanes = Array.from({ length: count }, () => new Lane(pool, logger, maxBatch, maxInFlight));
+    const counted = (n: number) => void (this.stored += n);
+    this.lanes = Array.from(
+      { length: count },
+      () => new Lane(pool, logger, maxBatch, maxInFlight, counted),
+    );
   }
 
   write(msg: NewMessage, marks?: trace.Marks): Promise<WriteResult> {
@@ -58,6 +64,7 @@ class Lane {
     private readonly logger: Logger,
     private readonly maxBatch: number,
     private readonly maxInFlight: number,
+    private readonly counted: (rows: number) => void,
   ) {}
 
   add(p: Pending): void {
@@ -125,6 +132,7 @@ class Lane {
         batch.map((p) => p.msg),
       );
       if (trace.tracing) mark(batch, 'fanout');
+      this.counted(batch.length);
       batch.forEach((p, i) => p.resolve(results[i]!));
     } catch (err) {
       if (isConnectionError(err) || !client) {
