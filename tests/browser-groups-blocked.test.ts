@@ -1,6 +1,7 @@
 // In a group, messages from someone the reader blocked arrive live folded ("Message from a
 // blocked person", Show), as the page shows them after a reload (review of issue 14: they
-// used to arrive only with a reload), also when the block was made after the page loaded.
+// used to arrive only with a reload), also when the block was made after the page loaded, and
+// no longer folded once it is undone.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { befriend, post, signUp, type TestUser } from './support/app.js';
@@ -84,5 +85,16 @@ describe.skipIf(!hasChromium)('a blocked member’s messages in a group', { time
     await send(diS, id, 'Di writes after the block');
     await expect.poll(() => folds(page).count(), { timeout: 10_000 }).toBe(before + 1);
     expect(await inLog(page, 'Di writes after the block').isVisible()).toBe(false);
+
+    // Unblocked on the Account page (another tab) while this one stays open: Di's next
+    // message shows as it is; the one that came while blocked stays folded until opened.
+    expect((await post(bo.agent, `/friends/${di.id}/unblock`, {}, '/account')).status).toBe(303);
+    await until('the unblock to reach the member cache', () => {
+      const cached = app().ctx.members.get(id);
+      return !cached || !cached.blocks.has(`${bo.id}:${di.id}`);
+    });
+    await send(diS, id, 'Di writes after the unblock');
+    await expect.poll(() => inLog(page, 'Di writes after the unblock').isVisible()).toBe(true);
+    expect(await folds(page).count()).toBe(before + 1);
   });
 });

@@ -96,14 +96,12 @@ export function startChat(
     layOut(list, me, isGroup, isGroup ? 0 : otherRead);
     if (isGroup) showSeenBy(list, readers);
   };
-  // In a group, the messages of people this reader blocked arrive folded: those the page named
-  // (data-blocked), and any the server marks (blocked since the page loaded).
-  const blocked = new Set((log.dataset.blocked ?? '').split(',').filter(Boolean).map(Number));
+  // In a group, the messages of people this reader blocked arrive folded: the server marks
+  // each one it sends live or by sync as things stand at that moment, so a block or an
+  // unblock made after the page loaded (here or in another tab) holds for the next message.
   const mentions = mentionRules(log);
-  const messageItem = (m: MessageFields) => {
-    if (m.blocked && m.senderId !== null) blocked.add(m.senderId);
-    return markMention(foldIfBlocked(renderMessage(m, me), m, blocked), m, me, mentions);
-  };
+  const messageItem = (m: MessageFields) =>
+    markMention(foldIfBlocked(renderMessage(m, me), m), m, me, mentions);
 
   /** Puts a stored message in id order, once, replacing its "sending" copy. */
   function addMessage(m: MessageDto) {

@@ -36,12 +36,8 @@ export function watchRename(socket: ChatClientSocket, conversationId: number): v
   });
 }
 
-export function foldIfBlocked(
-  li: HTMLLIElement,
-  m: MessageFields,
-  blocked: ReadonlySet<number>,
-): HTMLLIElement {
-  if (m.senderId === null || !(m.blocked || blocked.has(m.senderId))) return li;
+export function foldIfBlocked(li: HTMLLIElement, m: MessageFields): HTMLLIElement {
+  if (m.senderId === null || !m.blocked) return li;
   const body = li.querySelector('.bubble > .body');
   if (!body) return li;
   const details = el(
