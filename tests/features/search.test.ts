@@ -175,6 +175,20 @@ describe('matching and showing', () => {
     expect(found((await search(ann, 'grüß')).text)).toEqual(['Ünïcode Grüße and Straße']);
   });
 
+  it('finds a "phrase" as words, across punctuation, or inside longer words; not its words apart', async () => {
+    const [cy, di] = [await signUp(app), await signUp(app)];
+    const c = await openChat(cy, di);
+    await sendByForm(di, c, 'Flat white, tomorrow at nine');
+    await sendByForm(di, c, 'the flat whiteboard is back');
+    await sendByForm(di, c, 'flat and white are apart');
+    await sendByForm(di, c, 'reflat whitewash');
+    expect(await searchBoth(cy, '"flat white"')).toEqual([
+      'reflat whitewash',
+      'the flat whiteboard is back',
+      'Flat white, tomorrow at nine',
+    ]);
+  });
+
   it('highlights the matched words, escaping the message (never HTML from the database)', async () => {
     const res = await search(ann, 'kayak');
     expect(res.text).toContain(
