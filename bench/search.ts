@@ -234,13 +234,12 @@ async function searches(db: pg.Pool) {
       }
     }
     await client.query('BEGIN');
-    const search = await prepareSearch(
-      client,
-      busy.rows[0]!.id,
-      parseQuery('kayaki'),
-      Number.MAX_SAFE_INTEGER,
-      21,
-    );
+    const search = await prepareSearch(client, {
+      userId: busy.rows[0]!.id,
+      q: parseQuery('kayaki'),
+      before: Number.MAX_SAFE_INTEGER,
+      limit: 21,
+    });
     const plan = await client.query<{ 'QUERY PLAN': string }>(
       `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${search!.sql}`,
       search!.values,

@@ -152,7 +152,13 @@ describe('a former member sees each message as it was when they left', () => {
     for (const smallScope of [1_000_000, 0]) {
       const find = (q: string) =>
         withTransaction(app.pool, (tx) =>
-          findMessages(tx, cy.id, parseQuery(q), Number.MAX_SAFE_INTEGER, 21, smallScope),
+          findMessages(tx, {
+            userId: cy.id,
+            q: parseQuery(q),
+            before: Number.MAX_SAFE_INTEGER,
+            limit: 21,
+            smallScope,
+          }),
         );
       expect(await find('secret')).toEqual([]);
       const bodies = (await find('pelican')).map((r) => r.body).join('\n');

@@ -36,7 +36,13 @@ async function searchBoth(u: TestUser, q: string): Promise<string[]> {
   const page = found((await search(u, q)).text);
   for (const smallScope of [1_000_000, 0]) {
     const rows = await withTransaction(app.pool, (tx) =>
-      findMessages(tx, u.id, parseQuery(q), Number.MAX_SAFE_INTEGER, 21, smallScope),
+      findMessages(tx, {
+        userId: u.id,
+        q: parseQuery(q),
+        before: Number.MAX_SAFE_INTEGER,
+        limit: 21,
+        smallScope,
+      }),
     );
     expect(
       rows.map((r) => r.body),

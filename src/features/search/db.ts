@@ -115,6 +115,16 @@ export const SEARCH_TIMEOUT_MS = 3000;
  */
 export const SMALL_SCOPE = 2000;
 
+/** One search: whose, what, the page (older than `before`, `limit` rows). */
+export interface SearchRequest {
+  userId: number;
+  q: ParsedQuery;
+  before: number;
+  limit: number;
+  /** Tests set it to try either SQL. */
+  smallScope?: number;
+}
+
 /**
  * The search's statement and values, inside a transaction: the user's conversations and
  * whether they hold more than `smallScope` messages (counted no further) decide the SQL.
@@ -124,11 +134,7 @@ export const SMALL_SCOPE = 2000;
  */
 export async function prepareSearch(
   tx: PoolClient,
-  userId: number,
-  q: ParsedQuery,
-  before: number,
-  limit: number,
-  smallScope = SMALL_SCOPE,
+  { userId, q, before, limit, smallScope = SMALL_SCOPE }: SearchRequest,
 ): Promise<{ sql: string; values: unknown[] } | undefined> {
   // The messages and their indexes are read from memory: a page costs about the same read
   // in order or not. At the default 4 the planner intersected a URL's 6 matches with all the
@@ -149,16 +155,9 @@ export async function prepareSearch(
   return { sql, values: [userId, before, q.text, limit, ids, ...params] };
 }
 
-/** searchSql's hits, inside a transaction (tests pass `smallScope` to try either SQL). */
-export async function findMessages(
-  tx: PoolClient,
-  userId: number,
-  q: ParsedQuery,
-  before: number,
-  limit: number,
-  smallScope = SMALL_SCOPE,
-): Promise<FoundRow[]> {
-  const search = await prepareSearch(tx, userId, q, before, limit, smallScope);
+/** searchSql's hits, inside a transaction. */
+export async function findMessages(tx: PoolClient, request: SearchRequest): Promise<FoundRow[]> {
+  const search = await prepareSearch(tx, request);
   if (!search) return [];
   const { rows } = await tx.query<FoundRow>(search.sql, search.values);
   return rows;
@@ -176,7 +175,7 @@ export async function searchMessages(
   try {
     return await withTransaction(db, async (tx) => {
       await tx.query(`SET LOCAL statement_timeout = ${SEARCH_TIMEOUT_MS}`);
-      return await findMessages(tx, userId, q, before, limit);
+      return await findMessages(tx, { userId, q, before, limit });
     });
   } catch (err) {
     if ((err as { code?: unknown }).code === '57014')
