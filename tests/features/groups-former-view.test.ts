@@ -22,6 +22,9 @@ import {
 import { createGroup } from '../support/groups.js';
 import { downloadExport, unzip } from '../support/zip.js';
 import { listenForMemberChanges } from '../../src/features/conversations/member-events.js';
+import { withTransaction } from '../../src/core/db/pool.js';
+import { findMessages } from '../../src/features/search/db.js';
+import { parseQuery } from '../../src/features/search/query.js';
 
 let app: TestApp;
 let stopListening: () => Promise<void>;
@@ -145,6 +148,24 @@ describe('a former member sees each message as it was when they left', () => {
     expect(hits).toContain('draft two');
     expect(hits).toContain('keep me');
     expect(hits).not.toContain('secret');
+    // The same through the text indexes, the SQL for someone in many conversations.
+    for (const smallScope of [1_000_000, 0]) {
+      const find = (q: string) =>
+        withTransaction(app.pool, (tx) =>
+          findMessages(tx, {
+            userId: cy.id,
+            q: parseQuery(q),
+            before: Number.MAX_SAFE_INTEGER,
+            limit: 21,
+            smallScope,
+          }),
+        );
+      expect(await find('secret')).toEqual([]);
+      const bodies = (await find('pelican')).map((r) => r.body).join('\n');
+      expect(bodies).toContain('draft two');
+      expect(bodies).toContain('keep me');
+      expect(bodies).not.toContain('secret');
+    }
     // A search result opened: the window around it is the page's rule too.
     const around = (await cy.agent.get(`/conversations/${id}?around=${second}`)).text;
     expect(around).toContain('pelican keep me');

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openChat, sendByForm, signUp, startTestApp } from '../support/app.js';
 import type { TestApp, TestUser } from '../support/app.js';
 import { highlight, parseQuery } from '../../src/features/search/query.js';
+import { findMessages } from '../../src/features/search/db.js';
+import { withTransaction } from '../../src/core/db/pool.js';
 
 let app: TestApp;
 beforeAll(async () => {
@@ -23,6 +25,31 @@ function found(html: string): string[] {
   return [...html.matchAll(/<span class="hit-text">([\s\S]*?)<\/span>/g)].map((m) =>
     m[1]!.replace(/<\/?mark>/g, '').trim(),
   );
+}
+
+/**
+ * What the results page finds, after checking that either SQL finds the same: the one that
+ * reads all of a user's few messages, and the one through the text indexes that the planner
+ * uses for someone in hundreds of conversations (searchSql's 'small' and 'large').
+ */
+async function searchBoth(u: TestUser, q: string): Promise<string[]> {
+  const page = found((await search(u, q)).text);
+  for (const smallScope of [1_000_000, 0]) {
+    const rows = await withTransaction(app.pool, (tx) =>
+      findMessages(tx, {
+        userId: u.id,
+        q: parseQuery(q),
+        before: Number.MAX_SAFE_INTEGER,
+        limit: 21,
+        smallScope,
+      }),
+    );
+    expect(
+      rows.map((r) => r.body),
+      `${q} (${smallScope ? 'small' : 'large'})`,
+    ).toEqual(page);
+  }
+  return page;
 }
 
 /** A group made the way the groups feature stores one: members with their history window. */
@@ -74,8 +101,8 @@ describe('who finds what', () => {
       [g, bo.id, joinedAt],
     );
     await write(g, ann.id, 'walrus after Bo joined');
-    expect(found((await search(bo, 'walrus')).text)).toEqual(['walrus after Bo joined']);
-    expect(found((await search(ann, 'walrus')).text)).toHaveLength(2);
+    expect(await searchBoth(bo, 'walrus')).toEqual(['walrus after Bo joined']);
+    expect(await searchBoth(ann, 'walrus')).toHaveLength(2);
   });
 
   it('after losing access to a group, finds only what was said while a member (Zulip GHSA-478x-rfqr-w4jf)', async () => {
@@ -88,13 +115,13 @@ describe('who finds what', () => {
       [g, bo.id, last],
     );
     await write(g, ann.id, 'narwhal after Bo left');
-    expect(found((await search(bo, 'narwhal')).text)).toEqual(['narwhal while Bo was in']);
+    expect(await searchBoth(bo, 'narwhal')).toEqual(['narwhal while Bo was in']);
     // Removed altogether: nothing at all.
     await app.pool.query(
       'DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2',
       [g, bo.id],
     );
-    expect(found((await search(bo, 'narwhal')).text)).toEqual([]);
+    expect(await searchBoth(bo, 'narwhal')).toEqual([]);
   });
 
   it('finds nothing of a message request I declined, nor from someone I blocked, nor a deleted message', async () => {
@@ -124,9 +151,9 @@ describe('who finds what', () => {
     await sendByForm(di, withDi, 'okapi that stays');
     await app.pool.query('UPDATE messages SET deleted_at = now() WHERE id = $1', [gone]);
 
-    expect(found((await search(ann, 'okapi')).text)).toEqual(['okapi that stays']);
+    expect(await searchBoth(ann, 'okapi')).toEqual(['okapi that stays']);
     // The blocked one still finds their own message: the block hides Cy from Ann, not Cy's words from Cy.
-    expect(found((await search(cy, 'okapi')).text)).toEqual(['okapi from Cy']);
+    expect(await searchBoth(cy, 'okapi')).toEqual(['okapi from Cy']);
   });
 });
 
@@ -152,6 +179,20 @@ describe('matching and showing', () => {
       'Write to zoë.lindqvist@example.net about the kayak',
     ]);
     expect(found((await search(ann, 'grüß')).text)).toEqual(['Ünïcode Grüße and Straße']);
+  });
+
+  it('finds a "phrase" as words, across punctuation, or inside longer words; not its words apart', async () => {
+    const [cy, di] = [await signUp(app), await signUp(app)];
+    const c = await openChat(cy, di);
+    await sendByForm(di, c, 'Flat white, tomorrow at nine');
+    await sendByForm(di, c, 'the flat whiteboard is back');
+    await sendByForm(di, c, 'flat and white are apart');
+    await sendByForm(di, c, 'reflat whitewash');
+    expect(await searchBoth(cy, '"flat white"')).toEqual([
+      'reflat whitewash',
+      'the flat whiteboard is back',
+      'Flat white, tomorrow at nine',
+    ]);
   });
 
   it('highlights the matched words, escaping the message (never HTML from the database)', async () => {

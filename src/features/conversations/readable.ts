@@ -22,6 +22,17 @@ export function readableBy(m: string, user: string): string {
       AND (rule_cm.history_to IS NULL OR ${m}.id <= rule_cm.history_to)))`;
 }
 
+/**
+ * SQL for the ids of the conversations where some messages may be readable by `user`: the
+ * conversations of readableBy's membership rows. Not a rule of its own, a narrowing: a query
+ * that passes these ids as a constant array (conversation_id = ANY) lets the planner weigh
+ * the user's share of all messages, and still applies readableBy for the history window.
+ */
+export function readableConversations(user: string): string {
+  return `SELECT rule_cm.conversation_id FROM conversation_members rule_cm
+    WHERE rule_cm.user_id = ${user} AND rule_cm.state <> 'declined'`;
+}
+
 /** SQL true when message `m` is not from someone the user blocked (search finds none of theirs). */
 export function notFromBlocked(m: string, user: string): string {
   return `NOT EXISTS (SELECT 1 FROM blocks rule_b
