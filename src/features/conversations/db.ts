@@ -18,6 +18,8 @@ export interface InboxRow {
   former: boolean;
   /** The last message was deleted: the inbox says so instead of its text. */
   lastDeleted?: boolean;
+  /** The last line is from someone the reader blocked: folded, as on the conversation page. */
+  lastBlocked?: boolean;
   unread: number;
   /** An unread message in this group mentions the user. */
   mentioned: boolean;
@@ -185,74 +187,103 @@ const UNREAD_CAP = 100; // counted up to here; the page shows "99+"
  * the user may read with its sender's name, and the unread count. The member history rule
  * holds here too: a member added to a group counts nothing from before, and one who left sees
  * the group as it was when they left (its last line, its place in the list), nothing later.
+ * Someone the reader blocked (issue 13) counts neither as unread nor as a mention, and their
+ * last line is folded as on the conversation page: the reader's blocks are read once, here.
+ *
+ * With `requests`, the same scan of the user's memberships also picks the message requests not
+ * answered yet (first messages from people who are not friends: home's "Requests"), up to
+ * `$2` of each, so the home page's second list costs no second query or plan.
+ *
+ * What makes it cheap: the rows are picked and ordered first, from the memberships and
+ * conversations alone; the last message, the other person and the counts are then read for
+ * those rows only. The statement is prepared (named) once per connection: planning it took
+ * about a third of its time.
  */
-const INBOX = `SELECT c.id, c.kind, c.title,
-            other.id AS "otherId", other.display_name AS "otherName",
-            m.body AS "lastBody", m.sender_id AS "lastSenderId", m.created_at AS "lastAt",
-            m.kind AS "lastKind", lu.display_name AS "lastSenderName",
-            me.history_to IS NOT NULL AS former,
-            m.deleted_at IS NOT NULL AS "lastDeleted",
-            me.muted,
-            (SELECT count(*)::int FROM (
-               SELECT 1 FROM messages x
-               WHERE x.conversation_id = c.id
-                 AND x.id > GREATEST(me.last_read_message_id, me.history_from)
-                 AND x.id <= coalesce(me.history_to, c.last_message_id)
-                 AND x.sender_id IS DISTINCT FROM me.user_id AND x.kind <> 'system'
-               LIMIT ${UNREAD_CAP}) t) AS unread,
-            -- An unread mention of the reader in a group ("@" in the list; shared/mentions.ts
-            -- decides the same on the page: @everyone from admins only past 20 members).
-            c.kind = 'group' AND EXISTS (
-              SELECT 1 FROM messages x
-              WHERE x.conversation_id = c.id
-                AND x.id > GREATEST(me.last_read_message_id, me.history_from)
-                AND x.id <= coalesce(me.history_to, c.last_message_id)
-                AND x.sender_id IS DISTINCT FROM me.user_id AND x.kind <> 'system'
-                AND (position(lower('@' || meu.display_name) IN lower(x.body)) > 0
-                     OR (position('@everyone' IN lower(x.body)) > 0 AND (
-                       EXISTS (SELECT 1 FROM conversation_members sm
-                               WHERE sm.conversation_id = c.id AND sm.user_id = x.sender_id
-                                 AND sm.role <> 'member')
-                       OR (SELECT count(*) FROM conversation_members cm
-                           WHERE cm.conversation_id = c.id AND cm.history_to IS NULL
-                             AND cm.state <> 'declined') <= ${EVERYONE_OPEN_UP_TO})))
-            ) AS mentioned
-     FROM conversation_members me
-     JOIN users meu ON meu.id = me.user_id
-     JOIN conversations c ON c.id = me.conversation_id
-     -- LEAST ignores a NULL: the conversation's last message, or the last one a former member saw.
-     LEFT JOIN messages m ON m.id = LEAST(c.last_message_id, me.history_to)
-     LEFT JOIN users lu ON lu.id = m.sender_id
-     LEFT JOIN LATERAL (
-       SELECT u.id, u.display_name FROM conversation_members om JOIN users u ON u.id = om.user_id
-       WHERE om.conversation_id = c.id AND om.user_id <> me.user_id LIMIT 1) other ON true
-     WHERE me.user_id = $1 AND me.state = 'accepted'
-       AND (c.last_message_id IS NOT NULL OR c.created_by = $1)
-     ORDER BY coalesce(CASE WHEN me.history_to IS NULL THEN c.last_message_at ELSE m.created_at END,
-                       c.created_at) DESC, c.id DESC
-     LIMIT $2`;
+function inboxSql(requests: boolean): string {
+  const ORDER = `coalesce(CASE WHEN me.history_to IS NULL THEN c.last_message_at
+                              ELSE (SELECT h.created_at FROM messages h
+                                    WHERE h.id = LEAST(c.last_message_id, me.history_to)) END,
+                         c.created_at) DESC, c.id DESC`;
+  // An unread message of the reader's: one they may read, not their own, not a line in words,
+  // not from someone they blocked (a deleted account's messages, sender NULL, count).
+  const UNREAD = `x.conversation_id = c.id AND x.id > c.unread_from AND x.id <= c.unread_to
+          AND x.sender_id IS DISTINCT FROM $1 AND x.kind <> 'system'
+          AND NOT coalesce(x.sender_id = ANY(c.blocked), false)`;
+  const COLUMNS = `c.id, c.kind, c.title, c.last_message_id, me.history_to, me.muted,
+           GREATEST(me.last_read_message_id, me.history_from) AS unread_from,
+           coalesce(me.history_to, c.last_message_id) AS unread_to,
+           lower('@' || meu.display_name) AS at_me, b.blocked`;
+  const FROM = `FROM conversation_members me
+    JOIN users meu ON meu.id = me.user_id
+    JOIN conversations c ON c.id = me.conversation_id
+    CROSS JOIN (SELECT coalesce(array_agg(blocked_id), '{}') AS blocked FROM blocks
+                WHERE blocker_id = $1) b`;
+  // Each list numbered in its own order; the rows are put back in it at the end.
+  const picked = requests
+    ? `SELECT * FROM (
+         SELECT ${COLUMNS}, me.state = 'request' AS request,
+                row_number() OVER (PARTITION BY me.state ORDER BY ${ORDER}) AS at
+         ${FROM}
+         WHERE me.user_id = $1 AND me.state IN ('accepted', 'request')
+           -- A request is listed once it has a message; one's own new conversation at once.
+           AND (c.last_message_id IS NOT NULL OR (me.state = 'accepted' AND c.created_by = $1))
+       ) p WHERE p.at <= $2`
+    : `SELECT ${COLUMNS}, false AS request, row_number() OVER (ORDER BY ${ORDER}) AS at
+       ${FROM}
+       WHERE me.user_id = $1 AND me.state = 'accepted'
+         AND (c.last_message_id IS NOT NULL OR c.created_by = $1)
+       ORDER BY ${ORDER} LIMIT $2`;
+  // A request row needs only its name, last line and time (MessageRequestRow).
+  return `SELECT c.id, c.kind, c.title, c.request,
+       other.id AS "otherId",
+       CASE WHEN c.request THEN coalesce(c.title, other.display_name)
+            ELSE other.display_name END AS "otherName",
+       m.body AS "lastBody", m.sender_id AS "lastSenderId", m.created_at AS "lastAt",
+       m.kind AS "lastKind", lu.display_name AS "lastSenderName",
+       c.history_to IS NOT NULL AS former,
+       m.deleted_at IS NOT NULL AS "lastDeleted",
+       m.kind <> 'system' AND coalesce(m.sender_id = ANY(c.blocked), false) AS "lastBlocked",
+       c.muted,
+       n.unread,
+       -- An unread mention of the reader in a group ("@" in the list; shared/mentions.ts
+       -- decides the same on the page: @everyone from admins only past 20 members). Both
+       -- forms have an "@", looked for first: most messages have none.
+       c.kind = 'group' AND n.unread > 0 AND EXISTS (
+         SELECT 1 FROM messages x
+         WHERE ${UNREAD} AND position('@' IN x.body) > 0
+           AND (position(c.at_me IN lower(x.body)) > 0
+                OR (position('@everyone' IN lower(x.body)) > 0 AND (
+                  EXISTS (SELECT 1 FROM conversation_members sm
+                          WHERE sm.conversation_id = c.id AND sm.user_id = x.sender_id
+                            AND sm.role <> 'member')
+                  OR (SELECT count(*) FROM conversation_members cm
+                      WHERE cm.conversation_id = c.id AND cm.history_to IS NULL
+                        AND cm.state <> 'declined') <= ${EVERYONE_OPEN_UP_TO})))
+       ) AS mentioned
+FROM (${picked}) c
+-- LEAST ignores a NULL: the conversation's last message, or the last one a former member saw.
+LEFT JOIN messages m ON m.id = LEAST(c.last_message_id, c.history_to)
+LEFT JOIN users lu ON lu.id = m.sender_id
+-- The other person of a direct conversation (or of a group without a name). Joined, not a
+-- lateral: the planner then reads few users as a hash and many by their index.
+LEFT JOIN users other ON other.id = (
+  SELECT om.user_id FROM conversation_members om
+  WHERE (c.kind = 'direct' OR c.title IS NULL)
+    AND om.conversation_id = c.id AND om.user_id <> $1 LIMIT 1)
+CROSS JOIN LATERAL (
+  SELECT count(*)::int AS unread FROM (
+    SELECT 1 FROM messages x WHERE NOT c.request AND ${UNREAD} LIMIT ${UNREAD_CAP}) t) n
+ORDER BY c.request, c.at`;
+}
 
-/**
- * Message requests not answered yet (first messages from people who are not friends): home's
- * "Requests", newest first, in the inbox's columns so both lists come in one statement.
- */
-const REQUESTS = `SELECT c.id, c.kind, c.title, NULL::bigint AS "otherId",
-            coalesce(c.title, other.display_name) AS "otherName", m.body AS "lastBody",
-            NULL::bigint AS "lastSenderId", m.created_at AS "lastAt", NULL::text AS "lastKind",
-            NULL::text AS "lastSenderName", false AS former, false AS "lastDeleted",
-            false AS muted, 0 AS unread, false AS mentioned
-     FROM conversation_members me
-     JOIN conversations c ON c.id = me.conversation_id
-     JOIN messages m ON m.id = c.last_message_id
-     LEFT JOIN LATERAL (
-       SELECT u.display_name FROM conversation_members om JOIN users u ON u.id = om.user_id
-       WHERE om.conversation_id = c.id AND om.user_id <> me.user_id LIMIT 1) other ON true
-     WHERE me.user_id = $1 AND me.state = 'request'
-     ORDER BY c.last_message_at DESC, c.id DESC LIMIT $2`;
+const INBOX = inboxSql(false);
+const INBOX_AND_REQUESTS = inboxSql(true);
+
+type Row = InboxRow & { request: boolean };
 
 export async function listInbox(db: Db, userId: number, limit = 50): Promise<InboxRow[]> {
-  const { rows } = await db.query<InboxRow>(INBOX, [userId, limit]);
-  return rows;
+  const { rows } = await db.query<Row>({ name: 'inbox', text: INBOX, values: [userId, limit] });
+  return rows.map(({ request: _request, ...row }) => row);
 }
 
 export interface MessageRequestRow {
@@ -262,27 +293,20 @@ export interface MessageRequestRow {
   lastAt: Date | null;
 }
 
-/**
- * The home page's two lists, the conversations and the message requests, in one statement
- * (one query and one transaction per page, as before requests had their own list).
- */
+/** The home page's two lists, the conversations and the message requests, in one statement. */
 export async function listInboxAndRequests(
   db: Db,
   userId: number,
   limit = 50,
 ): Promise<{ inbox: InboxRow[]; requests: MessageRequestRow[] }> {
-  // Each list numbered in its own order (a UNION ALL alone does not promise to keep it).
-  const { rows } = await db.query<InboxRow & { request: boolean; at: number }>(
-    `SELECT * FROM (
-       SELECT i.*, false AS request, row_number() OVER () AS at FROM (${INBOX}) i
-       UNION ALL
-       SELECT r.*, true, row_number() OVER () FROM (${REQUESTS}) r) x
-     ORDER BY request, at`,
-    [userId, limit],
-  );
+  const { rows } = await db.query<Row>({
+    name: 'inbox-and-requests',
+    text: INBOX_AND_REQUESTS,
+    values: [userId, limit],
+  });
   const inbox: InboxRow[] = [];
   const requests: MessageRequestRow[] = [];
-  const sort = ({ request, at: _at, ...row }: InboxRow & { request: boolean; at: number }) => {
+  for (const { request, ...row } of rows) {
     if (request)
       requests.push({
         id: row.id,
@@ -291,8 +315,7 @@ export async function listInboxAndRequests(
         lastAt: row.lastAt,
       });
     else inbox.push(row);
-  };
-  rows.forEach(sort);
+  }
   return { inbox, requests };
 }
 
