@@ -1,6 +1,7 @@
 import type { Db } from '../../core/db/pool.js';
 import type { MemberState, Members } from './member-cache.js';
 import { EVERYONE_OPEN_UP_TO } from '../../shared/mentions.js';
+import { MESSAGE_SELECT, type MessageRow } from '../messages/db.js';
 
 export interface InboxRow {
   id: number;
@@ -88,14 +89,8 @@ export async function findOrCreateDirect(
   return id;
 }
 
-/** The conversation as `userId` sees it, or undefined when they are not a member. */
-export async function findConversationFor(
-  db: Db,
-  conversationId: number,
-  userId: number,
-): Promise<ConversationRow | undefined> {
-  const { rows } = await db.query<ConversationRow>(
-    `SELECT c.id, c.kind, c.title, c.last_message_id AS "lastMessageId",
+/** The conversation as user $2 sees it (no row when they are not a member). */
+const CONVERSATION_FOR = `SELECT c.id, c.kind, c.title, c.last_message_id AS "lastMessageId",
             me.last_read_message_id AS "myLastRead", me.role AS "myRole",
             me.history_to AS "myHistoryTo", c.members_can_add AS "membersCanAdd",
             (SELECT u.display_name FROM users u WHERE u.id = me.added_by) AS "addedByName",
@@ -103,10 +98,51 @@ export async function findConversationFor(
                      false) AS "iLeft", me.muted, me.notify_level AS "notifyLevel",
             c.change_seq AS "changeSeq"
      FROM conversations c JOIN conversation_members me ON me.conversation_id = c.id AND me.user_id = $2
-     WHERE c.id = $1`,
-    [conversationId, userId],
-  );
+     WHERE c.id = $1`;
+
+/** The conversation as `userId` sees it, or undefined when they are not a member. */
+export async function findConversationFor(
+  db: Db,
+  conversationId: number,
+  userId: number,
+): Promise<ConversationRow | undefined> {
+  const { rows } = await db.query<ConversationRow>(CONVERSATION_FOR, [conversationId, userId]);
   return rows[0];
+}
+
+/**
+ * The conversation as `userId` sees it and its newest page of history (as listHistory reads
+ * it: `limit` messages below `before` and above `from`, the bounds already put through the
+ * member history rule), in one statement: one snapshot, so the conversation's change number
+ * is never newer than the messages read with it (message-changes/db.ts), and one round trip.
+ * Undefined when the user is not a member.
+ */
+export async function findConversationWithHistory(
+  db: Db,
+  conversationId: number,
+  userId: number,
+  page: { before: number; limit: number; from: number },
+): Promise<
+  { conversation: ConversationRow; messages: MessageRow[]; hasMore: boolean } | undefined
+> {
+  const { rows } = await db.query<MessageRow & { conversation: ConversationRow }>({
+    name: 'conversation-with-history',
+    // Each message row carries the conversation (as JSON: its columns share names with the
+    // message's); a conversation without messages still gives its one row.
+    text: `SELECT to_json(c) AS conversation, h.* FROM (${CONVERSATION_FOR}) c
+           LEFT JOIN LATERAL (${MESSAGE_SELECT}
+             WHERE m.conversation_id = $1 AND m.id < $3 AND m.id > $5
+             ORDER BY m.id DESC LIMIT $4) h ON true
+           ORDER BY h.id DESC`,
+    values: [conversationId, userId, page.before, page.limit + 1, page.from],
+  });
+  if (!rows.length) return undefined;
+  const messages = rows.filter((r) => r.id !== null).map(({ conversation: _c, ...m }) => m);
+  return {
+    conversation: rows[0]!.conversation,
+    messages: messages.slice(0, page.limit).reverse(),
+    hasMore: messages.length > page.limit,
+  };
 }
 
 /** The members with their answers and the blocks among them: what the access policy reads. */
