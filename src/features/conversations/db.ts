@@ -205,14 +205,15 @@ export async function haveBothWritten(
 }
 
 export async function listMembers(db: Db, conversationId: number): Promise<MemberRow[]> {
-  const { rows } = await db.query<MemberRow>(
-    `SELECT u.id, u.display_name AS "displayName", u.email, u.last_seen_at AS "lastSeenAt",
+  const { rows } = await db.query<MemberRow>({
+    name: 'members', // every conversation page: prepared once per connection
+    text: `SELECT u.id, u.display_name AS "displayName", u.email, u.last_seen_at AS "lastSeenAt",
             m.last_read_message_id AS "lastRead", m.role, m.state, m.history_to AS "historyTo",
             m.joined_at AS "joinedAt"
      FROM conversation_members m JOIN users u ON u.id = m.user_id
      WHERE m.conversation_id = $1 ORDER BY u.id`,
-    [conversationId],
-  );
+    values: [conversationId],
+  });
   return rows;
 }
 
