@@ -123,13 +123,25 @@ export async function findConversationWithHistory(
   userId: number,
   page: { before: number; limit: number; from: number },
 ): Promise<
-  { conversation: ConversationRow; messages: MessageRow[]; hasMore: boolean } | undefined
+  | {
+      conversation: ConversationRow;
+      members: MemberRow[];
+      messages: MessageRow[];
+      hasMore: boolean;
+    }
+  | undefined
 > {
-  const { rows } = await db.query<MessageRow & { conversation: ConversationRow }>({
+  type Row = MessageRow & { conversation: ConversationRow; members: JsonMember[] | null };
+  const { rows } = await db.query<Row>({
     name: 'conversation-with-history',
     // Each message row carries the conversation (as JSON: its columns share names with the
-    // message's); a conversation without messages still gives its one row.
-    text: `SELECT to_json(c) AS conversation, h.* FROM (${CONVERSATION_FOR}) c
+    // message's), the first one the members too; a conversation without messages still gives
+    // its one row.
+    text: `SELECT to_json(c) AS conversation,
+                  CASE WHEN row_number() OVER () = 1
+                       THEN (SELECT json_agg(x ORDER BY x.id) FROM (${MEMBERS}) x) END AS members,
+                  h.*
+           FROM (${CONVERSATION_FOR}) c
            LEFT JOIN LATERAL (${MESSAGE_SELECT}
              WHERE m.conversation_id = $1 AND m.id < $3 AND m.id > $5
              ORDER BY m.id DESC LIMIT $4) h ON true
@@ -137,9 +149,17 @@ export async function findConversationWithHistory(
     values: [conversationId, userId, page.before, page.limit + 1, page.from],
   });
   if (!rows.length) return undefined;
-  const messages = rows.filter((r) => r.id !== null).map(({ conversation: _c, ...m }) => m);
+  const members = rows.find((r) => r.members !== null)?.members ?? [];
+  const messages = rows
+    .filter((r) => r.id !== null)
+    .map(({ conversation: _c, members: _m, ...m }) => m);
   return {
     conversation: rows[0]!.conversation,
+    members: members.map((m) => ({
+      ...m,
+      lastSeenAt: m.lastSeenAt === null ? null : new Date(m.lastSeenAt),
+      joinedAt: new Date(m.joinedAt),
+    })),
     messages: messages.slice(0, page.limit).reverse(),
     hasMore: messages.length > page.limit,
   };
@@ -189,6 +209,12 @@ export interface MemberRow {
   joinedAt: Date;
 }
 
+/** A member as JSON gives it: the times as text. */
+type JsonMember = Omit<MemberRow, 'lastSeenAt' | 'joinedAt'> & {
+  lastSeenAt: string | null;
+  joinedAt: string;
+};
+
 /** Whether both people have written in the conversation (an exchange, not a first contact). */
 export async function haveBothWritten(
   db: Db,
@@ -204,14 +230,16 @@ export async function haveBothWritten(
   return rows[0]!.both;
 }
 
-export async function listMembers(db: Db, conversationId: number): Promise<MemberRow[]> {
-  const { rows } = await db.query<MemberRow>({
-    name: 'members', // every conversation page: prepared once per connection
-    text: `SELECT u.id, u.display_name AS "displayName", u.email, u.last_seen_at AS "lastSeenAt",
+const MEMBERS = `SELECT u.id, u.display_name AS "displayName", u.email, u.last_seen_at AS "lastSeenAt",
             m.last_read_message_id AS "lastRead", m.role, m.state, m.history_to AS "historyTo",
             m.joined_at AS "joinedAt"
      FROM conversation_members m JOIN users u ON u.id = m.user_id
-     WHERE m.conversation_id = $1 ORDER BY u.id`,
+     WHERE m.conversation_id = $1 ORDER BY u.id`;
+
+export async function listMembers(db: Db, conversationId: number): Promise<MemberRow[]> {
+  const { rows } = await db.query<MemberRow>({
+    name: 'members', // prepared once per connection
+    text: MEMBERS,
     values: [conversationId],
   });
   return rows;

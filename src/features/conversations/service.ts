@@ -91,17 +91,21 @@ export async function conversationView(
       limit: PAGE_SIZE,
       from: access.history.from,
     });
-    return found ? ([found.conversation, found] as const) : ([undefined, undefined] as const);
+    return [found?.conversation, found, found?.members] as const;
   };
   const aroundFound = async () => {
-    const c = await conversations.findConversationFor(ctx.db, conversationId, meId);
-    return [c, c && (await aroundPage(ctx, meId, conversationId, around!))] as const;
+    const [[c, p], members] = await Promise.all([
+      conversations
+        .findConversationFor(ctx.db, conversationId, meId)
+        .then(
+          async (c) => [c, c && (await aroundPage(ctx, meId, conversationId, around!))] as const,
+        ),
+      conversations.listMembers(ctx.db, conversationId),
+    ]);
+    return [c, p, members] as const;
   };
-  const [[conversation, page], members] = await Promise.all([
-    around === undefined ? newest() : aroundFound(),
-    conversations.listMembers(ctx.db, conversationId),
-  ]);
-  if (!conversation || !page) throw notFound('That conversation'); // left in the meantime
+  const [conversation, page, members] = await (around === undefined ? newest() : aroundFound());
+  if (!conversation || !page || !members) throw notFound('That conversation'); // left meanwhile
   const changeSeq = conversation.changeSeq ?? 0;
   // Reactions and quotes, and the files, of the same rows: read side by side.
   const [dtos, attach] = await Promise.all([
