@@ -495,7 +495,7 @@ async function main(): Promise<void> {
     'postgres CPU sums every process named postgres on the machine.',
     'server loop lag: how much later than due a 5 ms timer fired in the server process (perf_hooks).',
     'db commits/s counts every transaction of the database, read-only ones too; a WAL sync is one durable commit of a batch.',
-    'pages: app run with NODE_ENV=development (production needs https cookies), so Express does not cache compiled views.',
+    'pages: app run with NODE_ENV=development (production needs https cookies); compiled views are cached all the same (src/app.ts sets "view cache" in every mode).',
   );
   const results: Results = {
     meta: {

@@ -232,7 +232,8 @@ const SLOW_REQUEST_MS = 500;
 function formatTime(value: Date | string): string {
   const d = typeof value === 'string' ? new Date(value) : value;
   if (Number.isNaN(d.getTime())) return ''; // the empty message <template> the script fills
-  return `${d.toISOString().slice(0, 10)} ${d.toISOString().slice(11, 16)} UTC`;
+  const iso = d.toISOString(); // twice a message: made once
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 }
 
 function firstLine(text: string): string {

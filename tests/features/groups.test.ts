@@ -549,3 +549,31 @@ describe('invite links', () => {
     }
   });
 });
+
+describe('the inbox and someone you blocked', () => {
+  it('shows their last line folded, and their messages neither unread nor mentions', async () => {
+    const id = await createGroup(ann, 'Blocked in the list', [bo, cy]);
+    await post(bo.agent, `/friends/${ann.id}/block`, {}, '/friends');
+    const annSocket = await openSocket(app.baseUrl, await cookieOf(ann.agent));
+    await send(annSocket, id, 'Ann writes to @Bo a secret');
+    const row = async () => {
+      const home = await bo.agent.get('/');
+      expect(home.status).toBe(200);
+      return new RegExp(`<li [^>]*data-conversation-id="${id}"[^]*?</li>`).exec(home.text)![0];
+    };
+    const blocked = await row();
+    expect(blocked).not.toContain('secret');
+    expect(blocked).toContain('Message from a blocked person');
+    expect(blocked).toContain('data-unread="0"');
+    expect(blocked).not.toMatch(/class="badge/);
+    // Someone else's line in the same group is shown and counted as before.
+    const cySocket = await openSocket(app.baseUrl, await cookieOf(cy.agent));
+    await send(cySocket, id, 'Cy writes to @Bo');
+    const other = await row();
+    expect(other).toContain('Cy writes to @Bo');
+    expect(other).toContain('data-unread="1"');
+    expect(other).toMatch(/class="badge mention"/);
+    await post(bo.agent, `/friends/${ann.id}/unblock`, {}, '/account');
+    await befriend(ann, bo);
+  });
+});

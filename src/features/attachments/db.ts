@@ -136,11 +136,12 @@ export async function listForMessages(
 ): Promise<Map<number, AttachmentDto[]>> {
   const byMessage = new Map<number, AttachmentDto[]>();
   if (!messageIds.length) return byMessage;
-  const { rows } = await db.query<AttachmentRow>(
-    `SELECT ${COLUMNS} FROM attachments a
+  const { rows } = await db.query<AttachmentRow>({
+    name: 'attachments-of-messages', // every page of history: prepared once per connection
+    text: `SELECT ${COLUMNS} FROM attachments a
      WHERE a.message_id = ANY ($1::bigint[]) ORDER BY a.message_id, a.position`,
-    [messageIds],
-  );
+    values: [messageIds],
+  });
   for (const r of rows) {
     const list = byMessage.get(r.messageId) ?? [];
     list.push(toAttachmentDto(r));

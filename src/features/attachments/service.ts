@@ -197,19 +197,29 @@ export async function sendWithAttachments(
 }
 
 /** Adds each message's files to it (one query for the lot). */
-export async function withAttachments<T extends MessageDto>(
-  ctx: AppContext,
-  messages: T[],
-): Promise<T[]> {
+/**
+ * The files of these messages, read now (beside the messages' other reads); the function it
+ * returns puts them on the messages' DTOs.
+ */
+export async function loadAttachments(ctx: AppContext, messages: ReadonlyArray<{ id: number }>) {
   const byMessage = await files.listForMessages(
     ctx.db,
     messages.map((m) => m.id),
   );
-  for (const m of messages) {
-    const list = byMessage.get(m.id);
-    if (list) m.attachments = list;
-  }
-  return messages;
+  return <T extends MessageDto>(dtos: T[]): T[] => {
+    for (const m of dtos) {
+      const list = byMessage.get(m.id);
+      if (list) m.attachments = list;
+    }
+    return dtos;
+  };
+}
+
+export async function withAttachments<T extends MessageDto>(
+  ctx: AppContext,
+  messages: T[],
+): Promise<T[]> {
+  return (await loadAttachments(ctx, messages))(messages);
 }
 
 export async function findReadable(ctx: AppContext, userId: number, id: string) {

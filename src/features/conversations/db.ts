@@ -1,6 +1,7 @@
 import type { Db } from '../../core/db/pool.js';
 import type { MemberState, Members } from './member-cache.js';
 import { EVERYONE_OPEN_UP_TO } from '../../shared/mentions.js';
+import { MESSAGE_SELECT, type MessageRow } from '../messages/db.js';
 
 export interface InboxRow {
   id: number;
@@ -18,6 +19,8 @@ export interface InboxRow {
   former: boolean;
   /** The last message was deleted: the inbox says so instead of its text. */
   lastDeleted?: boolean;
+  /** The last line is from someone the reader blocked: folded, as on the conversation page. */
+  lastBlocked?: boolean;
   unread: number;
   /** An unread message in this group mentions the user. */
   mentioned: boolean;
@@ -86,14 +89,8 @@ export async function findOrCreateDirect(
   return id;
 }
 
-/** The conversation as `userId` sees it, or undefined when they are not a member. */
-export async function findConversationFor(
-  db: Db,
-  conversationId: number,
-  userId: number,
-): Promise<ConversationRow | undefined> {
-  const { rows } = await db.query<ConversationRow>(
-    `SELECT c.id, c.kind, c.title, c.last_message_id AS "lastMessageId",
+/** The conversation as user $2 sees it (no row when they are not a member). */
+const CONVERSATION_FOR = `SELECT c.id, c.kind, c.title, c.last_message_id AS "lastMessageId",
             me.last_read_message_id AS "myLastRead", me.role AS "myRole",
             me.history_to AS "myHistoryTo", c.members_can_add AS "membersCanAdd",
             (SELECT u.display_name FROM users u WHERE u.id = me.added_by) AS "addedByName",
@@ -101,10 +98,71 @@ export async function findConversationFor(
                      false) AS "iLeft", me.muted, me.notify_level AS "notifyLevel",
             c.change_seq AS "changeSeq"
      FROM conversations c JOIN conversation_members me ON me.conversation_id = c.id AND me.user_id = $2
-     WHERE c.id = $1`,
-    [conversationId, userId],
-  );
+     WHERE c.id = $1`;
+
+/** The conversation as `userId` sees it, or undefined when they are not a member. */
+export async function findConversationFor(
+  db: Db,
+  conversationId: number,
+  userId: number,
+): Promise<ConversationRow | undefined> {
+  const { rows } = await db.query<ConversationRow>(CONVERSATION_FOR, [conversationId, userId]);
   return rows[0];
+}
+
+/**
+ * The conversation as `userId` sees it and its newest page of history (as listHistory reads
+ * it: `limit` messages below `before` and above `from`, the bounds already put through the
+ * member history rule), in one statement: one snapshot, so the conversation's change number
+ * is never newer than the messages read with it (message-changes/db.ts), and one round trip.
+ * Undefined when the user is not a member.
+ */
+export async function findConversationWithHistory(
+  db: Db,
+  conversationId: number,
+  userId: number,
+  page: { before: number; limit: number; from: number },
+): Promise<
+  | {
+      conversation: ConversationRow;
+      members: MemberRow[];
+      messages: MessageRow[];
+      hasMore: boolean;
+    }
+  | undefined
+> {
+  type Row = MessageRow & { conversation: ConversationRow; members: JsonMember[] | null };
+  const { rows } = await db.query<Row>({
+    name: 'conversation-with-history',
+    // Each message row carries the conversation (as JSON: its columns share names with the
+    // message's), the first one the members too; a conversation without messages still gives
+    // its one row.
+    text: `SELECT to_json(c) AS conversation,
+                  CASE WHEN row_number() OVER () = 1
+                       THEN (SELECT json_agg(x ORDER BY x.id) FROM (${MEMBERS}) x) END AS members,
+                  h.*
+           FROM (${CONVERSATION_FOR}) c
+           LEFT JOIN LATERAL (${MESSAGE_SELECT}
+             WHERE m.conversation_id = $1 AND m.id < $3 AND m.id > $5
+             ORDER BY m.id DESC LIMIT $4) h ON true
+           ORDER BY h.id DESC`,
+    values: [conversationId, userId, page.before, page.limit + 1, page.from],
+  });
+  if (!rows.length) return undefined;
+  const members = rows.find((r) => r.members !== null)?.members ?? [];
+  const messages = rows
+    .filter((r) => r.id !== null)
+    .map(({ conversation: _c, members: _m, ...m }) => m);
+  return {
+    conversation: rows[0]!.conversation,
+    members: members.map((m) => ({
+      ...m,
+      lastSeenAt: m.lastSeenAt === null ? null : new Date(m.lastSeenAt),
+      joinedAt: new Date(m.joinedAt),
+    })),
+    messages: messages.slice(0, page.limit).reverse(),
+    hasMore: messages.length > page.limit,
+  };
 }
 
 /** The members with their answers and the blocks among them: what the access policy reads. */
@@ -151,6 +209,12 @@ export interface MemberRow {
   joinedAt: Date;
 }
 
+/** A member as JSON gives it: the times as text. */
+type JsonMember = Omit<MemberRow, 'lastSeenAt' | 'joinedAt'> & {
+  lastSeenAt: string | null;
+  joinedAt: string;
+};
+
 /** Whether both people have written in the conversation (an exchange, not a first contact). */
 export async function haveBothWritten(
   db: Db,
@@ -166,15 +230,18 @@ export async function haveBothWritten(
   return rows[0]!.both;
 }
 
-export async function listMembers(db: Db, conversationId: number): Promise<MemberRow[]> {
-  const { rows } = await db.query<MemberRow>(
-    `SELECT u.id, u.display_name AS "displayName", u.email, u.last_seen_at AS "lastSeenAt",
+const MEMBERS = `SELECT u.id, u.display_name AS "displayName", u.email, u.last_seen_at AS "lastSeenAt",
             m.last_read_message_id AS "lastRead", m.role, m.state, m.history_to AS "historyTo",
             m.joined_at AS "joinedAt"
      FROM conversation_members m JOIN users u ON u.id = m.user_id
-     WHERE m.conversation_id = $1 ORDER BY u.id`,
-    [conversationId],
-  );
+     WHERE m.conversation_id = $1 ORDER BY u.id`;
+
+export async function listMembers(db: Db, conversationId: number): Promise<MemberRow[]> {
+  const { rows } = await db.query<MemberRow>({
+    name: 'members', // prepared once per connection
+    text: MEMBERS,
+    values: [conversationId],
+  });
   return rows;
 }
 
@@ -185,74 +252,103 @@ const UNREAD_CAP = 100; // counted up to here; the page shows "99+"
  * the user may read with its sender's name, and the unread count. The member history rule
  * holds here too: a member added to a group counts nothing from before, and one who left sees
  * the group as it was when they left (its last line, its place in the list), nothing later.
+ * Someone the reader blocked (issue 13) counts neither as unread nor as a mention, and their
+ * last line is folded as on the conversation page: the reader's blocks are read once, here.
+ *
+ * With `requests`, the same scan of the user's memberships also picks the message requests not
+ * answered yet (first messages from people who are not friends: home's "Requests"), up to
+ * `$2` of each, so the home page's second list costs no second query or plan.
+ *
+ * What makes it cheap: the rows are picked and ordered first, from the memberships and
+ * conversations alone; the last message, the other person and the counts are then read for
+ * those rows only. The statement is prepared (named) once per connection: planning it took
+ * about a third of its time.
  */
-const INBOX = `SELECT c.id, c.kind, c.title,
-            other.id AS "otherId", other.display_name AS "otherName",
-            m.body AS "lastBody", m.sender_id AS "lastSenderId", m.created_at AS "lastAt",
-            m.kind AS "lastKind", lu.display_name AS "lastSenderName",
-            me.history_to IS NOT NULL AS former,
-            m.deleted_at IS NOT NULL AS "lastDeleted",
-            me.muted,
-            (SELECT count(*)::int FROM (
-               SELECT 1 FROM messages x
-               WHERE x.conversation_id = c.id
-                 AND x.id > GREATEST(me.last_read_message_id, me.history_from)
-                 AND x.id <= coalesce(me.history_to, c.last_message_id)
-                 AND x.sender_id IS DISTINCT FROM me.user_id AND x.kind <> 'system'
-               LIMIT ${UNREAD_CAP}) t) AS unread,
-            -- An unread mention of the reader in a group ("@" in the list; shared/mentions.ts
-            -- decides the same on the page: @everyone from admins only past 20 members).
-            c.kind = 'group' AND EXISTS (
-              SELECT 1 FROM messages x
-              WHERE x.conversation_id = c.id
-                AND x.id > GREATEST(me.last_read_message_id, me.history_from)
-                AND x.id <= coalesce(me.history_to, c.last_message_id)
-                AND x.sender_id IS DISTINCT FROM me.user_id AND x.kind <> 'system'
-                AND (position(lower('@' || meu.display_name) IN lower(x.body)) > 0
-                     OR (position('@everyone' IN lower(x.body)) > 0 AND (
-                       EXISTS (SELECT 1 FROM conversation_members sm
-                               WHERE sm.conversation_id = c.id AND sm.user_id = x.sender_id
-                                 AND sm.role <> 'member')
-                       OR (SELECT count(*) FROM conversation_members cm
-                           WHERE cm.conversation_id = c.id AND cm.history_to IS NULL
-                             AND cm.state <> 'declined') <= ${EVERYONE_OPEN_UP_TO})))
-            ) AS mentioned
-     FROM conversation_members me
-     JOIN users meu ON meu.id = me.user_id
-     JOIN conversations c ON c.id = me.conversation_id
-     -- LEAST ignores a NULL: the conversation's last message, or the last one a former member saw.
-     LEFT JOIN messages m ON m.id = LEAST(c.last_message_id, me.history_to)
-     LEFT JOIN users lu ON lu.id = m.sender_id
-     LEFT JOIN LATERAL (
-       SELECT u.id, u.display_name FROM conversation_members om JOIN users u ON u.id = om.user_id
-       WHERE om.conversation_id = c.id AND om.user_id <> me.user_id LIMIT 1) other ON true
-     WHERE me.user_id = $1 AND me.state = 'accepted'
-       AND (c.last_message_id IS NOT NULL OR c.created_by = $1)
-     ORDER BY coalesce(CASE WHEN me.history_to IS NULL THEN c.last_message_at ELSE m.created_at END,
-                       c.created_at) DESC, c.id DESC
-     LIMIT $2`;
+function inboxSql(requests: boolean): string {
+  const ORDER = `coalesce(CASE WHEN me.history_to IS NULL THEN c.last_message_at
+                              ELSE (SELECT h.created_at FROM messages h
+                                    WHERE h.id = LEAST(c.last_message_id, me.history_to)) END,
+                         c.created_at) DESC, c.id DESC`;
+  // An unread message of the reader's: one they may read, not their own, not a line in words,
+  // not from someone they blocked (a deleted account's messages, sender NULL, count).
+  const UNREAD = `x.conversation_id = c.id AND x.id > c.unread_from AND x.id <= c.unread_to
+          AND x.sender_id IS DISTINCT FROM $1 AND x.kind <> 'system'
+          AND NOT coalesce(x.sender_id = ANY(c.blocked), false)`;
+  const COLUMNS = `c.id, c.kind, c.title, c.last_message_id, me.history_to, me.muted,
+           GREATEST(me.last_read_message_id, me.history_from) AS unread_from,
+           coalesce(me.history_to, c.last_message_id) AS unread_to,
+           lower('@' || meu.display_name) AS at_me, b.blocked`;
+  const FROM = `FROM conversation_members me
+    JOIN users meu ON meu.id = me.user_id
+    JOIN conversations c ON c.id = me.conversation_id
+    CROSS JOIN (SELECT coalesce(array_agg(blocked_id), '{}') AS blocked FROM blocks
+                WHERE blocker_id = $1) b`;
+  // Each list numbered in its own order; the rows are put back in it at the end.
+  const picked = requests
+    ? `SELECT * FROM (
+         SELECT ${COLUMNS}, me.state = 'request' AS request,
+                row_number() OVER (PARTITION BY me.state ORDER BY ${ORDER}) AS at
+         ${FROM}
+         WHERE me.user_id = $1 AND me.state IN ('accepted', 'request')
+           -- A request is listed once it has a message; one's own new conversation at once.
+           AND (c.last_message_id IS NOT NULL OR (me.state = 'accepted' AND c.created_by = $1))
+       ) p WHERE p.at <= $2`
+    : `SELECT ${COLUMNS}, false AS request, row_number() OVER (ORDER BY ${ORDER}) AS at
+       ${FROM}
+       WHERE me.user_id = $1 AND me.state = 'accepted'
+         AND (c.last_message_id IS NOT NULL OR c.created_by = $1)
+       ORDER BY ${ORDER} LIMIT $2`;
+  // A request row needs only its name, last line and time (MessageRequestRow).
+  return `SELECT c.id, c.kind, c.title, c.request,
+       other.id AS "otherId",
+       CASE WHEN c.request THEN coalesce(c.title, other.display_name)
+            ELSE other.display_name END AS "otherName",
+       m.body AS "lastBody", m.sender_id AS "lastSenderId", m.created_at AS "lastAt",
+       m.kind AS "lastKind", lu.display_name AS "lastSenderName",
+       c.history_to IS NOT NULL AS former,
+       m.deleted_at IS NOT NULL AS "lastDeleted",
+       m.kind <> 'system' AND coalesce(m.sender_id = ANY(c.blocked), false) AS "lastBlocked",
+       c.muted,
+       n.unread,
+       -- An unread mention of the reader in a group ("@" in the list; shared/mentions.ts
+       -- decides the same on the page: @everyone from admins only past 20 members). Both
+       -- forms have an "@", looked for first: most messages have none.
+       c.kind = 'group' AND n.unread > 0 AND EXISTS (
+         SELECT 1 FROM messages x
+         WHERE ${UNREAD} AND position('@' IN x.body) > 0
+           AND (position(c.at_me IN lower(x.body)) > 0
+                OR (position('@everyone' IN lower(x.body)) > 0 AND (
+                  EXISTS (SELECT 1 FROM conversation_members sm
+                          WHERE sm.conversation_id = c.id AND sm.user_id = x.sender_id
+                            AND sm.role <> 'member')
+                  OR (SELECT count(*) FROM conversation_members cm
+                      WHERE cm.conversation_id = c.id AND cm.history_to IS NULL
+                        AND cm.state <> 'declined') <= ${EVERYONE_OPEN_UP_TO})))
+       ) AS mentioned
+FROM (${picked}) c
+-- LEAST ignores a NULL: the conversation's last message, or the last one a former member saw.
+LEFT JOIN messages m ON m.id = LEAST(c.last_message_id, c.history_to)
+LEFT JOIN users lu ON lu.id = m.sender_id
+-- The other person of a direct conversation (or of a group without a name). Joined, not a
+-- lateral: the planner then reads few users as a hash and many by their index.
+LEFT JOIN users other ON other.id = (
+  SELECT om.user_id FROM conversation_members om
+  WHERE (c.kind = 'direct' OR c.title IS NULL)
+    AND om.conversation_id = c.id AND om.user_id <> $1 LIMIT 1)
+CROSS JOIN LATERAL (
+  SELECT count(*)::int AS unread FROM (
+    SELECT 1 FROM messages x WHERE NOT c.request AND ${UNREAD} LIMIT ${UNREAD_CAP}) t) n
+ORDER BY c.request, c.at`;
+}
 
-/**
- * Message requests not answered yet (first messages from people who are not friends): home's
- * "Requests", newest first, in the inbox's columns so both lists come in one statement.
- */
-const REQUESTS = `SELECT c.id, c.kind, c.title, NULL::bigint AS "otherId",
-            coalesce(c.title, other.display_name) AS "otherName", m.body AS "lastBody",
-            NULL::bigint AS "lastSenderId", m.created_at AS "lastAt", NULL::text AS "lastKind",
-            NULL::text AS "lastSenderName", false AS former, false AS "lastDeleted",
-            false AS muted, 0 AS unread, false AS mentioned
-     FROM conversation_members me
-     JOIN conversations c ON c.id = me.conversation_id
-     JOIN messages m ON m.id = c.last_message_id
-     LEFT JOIN LATERAL (
-       SELECT u.display_name FROM conversation_members om JOIN users u ON u.id = om.user_id
-       WHERE om.conversation_id = c.id AND om.user_id <> me.user_id LIMIT 1) other ON true
-     WHERE me.user_id = $1 AND me.state = 'request'
-     ORDER BY c.last_message_at DESC, c.id DESC LIMIT $2`;
+const INBOX = inboxSql(false);
+const INBOX_AND_REQUESTS = inboxSql(true);
+
+type Row = InboxRow & { request: boolean };
 
 export async function listInbox(db: Db, userId: number, limit = 50): Promise<InboxRow[]> {
-  const { rows } = await db.query<InboxRow>(INBOX, [userId, limit]);
-  return rows;
+  const { rows } = await db.query<Row>({ name: 'inbox', text: INBOX, values: [userId, limit] });
+  return rows.map(({ request: _request, ...row }) => row);
 }
 
 export interface MessageRequestRow {
@@ -262,27 +358,20 @@ export interface MessageRequestRow {
   lastAt: Date | null;
 }
 
-/**
- * The home page's two lists, the conversations and the message requests, in one statement
- * (one query and one transaction per page, as before requests had their own list).
- */
+/** The home page's two lists, the conversations and the message requests, in one statement. */
 export async function listInboxAndRequests(
   db: Db,
   userId: number,
   limit = 50,
 ): Promise<{ inbox: InboxRow[]; requests: MessageRequestRow[] }> {
-  // Each list numbered in its own order (a UNION ALL alone does not promise to keep it).
-  const { rows } = await db.query<InboxRow & { request: boolean; at: number }>(
-    `SELECT * FROM (
-       SELECT i.*, false AS request, row_number() OVER () AS at FROM (${INBOX}) i
-       UNION ALL
-       SELECT r.*, true, row_number() OVER () FROM (${REQUESTS}) r) x
-     ORDER BY request, at`,
-    [userId, limit],
-  );
+  const { rows } = await db.query<Row>({
+    name: 'inbox-and-requests',
+    text: INBOX_AND_REQUESTS,
+    values: [userId, limit],
+  });
   const inbox: InboxRow[] = [];
   const requests: MessageRequestRow[] = [];
-  const sort = ({ request, at: _at, ...row }: InboxRow & { request: boolean; at: number }) => {
+  for (const { request, ...row } of rows) {
     if (request)
       requests.push({
         id: row.id,
@@ -291,8 +380,7 @@ export async function listInboxAndRequests(
         lastAt: row.lastAt,
       });
     else inbox.push(row);
-  };
-  rows.forEach(sort);
+  }
   return { inbox, requests };
 }
 

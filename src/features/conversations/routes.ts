@@ -41,12 +41,14 @@ async function renderConversation(
   } = {},
 ) {
   const me = userId(res);
-  const view = await conversations.conversationView(ctx, me, id, opts.before, opts.around);
-  const replying = opts.replyTo ? await replyingTo(ctx, me, id, opts.replyTo) : undefined;
-  const [online, inbox] = await Promise.all([
-    ctx.notify.onlineAmong(view.others.map((o) => o.id)),
-    conversations.inbox(ctx, me), // the desktop's left pane
+  // The desktop's left pane and the quote being answered do not wait for the conversation:
+  // each is the user's own (the inbox) or decides its own access (the quote).
+  const [view, replying, inbox] = await Promise.all([
+    conversations.conversationView(ctx, me, id, opts.before, opts.around),
+    opts.replyTo ? replyingTo(ctx, me, id, opts.replyTo) : undefined,
+    conversations.inbox(ctx, me),
   ]);
+  const online = await ctx.notify.onlineAmong(view.others.map((o) => o.id));
   // Loading the page never moves the read mark: another site can make the browser load it.
   // The script marks what is on screen; without it, the "Mark as read" button or a reply does.
   const unread = view.messages.some(

@@ -10,7 +10,7 @@ import { emailSchema, parseFields } from '../../core/validation.js';
 import * as messages from '../messages/db.js';
 import { PAGE_SIZE } from '../messages/service.js';
 import { toDtos } from '../messages/dto.js';
-import { withAttachments } from '../attachments/service.js';
+import { loadAttachments } from '../attachments/service.js';
 import { listAround } from '../search/db.js';
 
 export type SearchResult =
@@ -82,34 +82,37 @@ export async function conversationView(
 ) {
   const access = await accessConversation(ctx, { id: meId }, conversationId, 'read');
   // Access was just decided: read the page directly. The conversation row (with its change
-  // number) before the messages: a change that lands meanwhile is synced again (harmless),
-  // never missed (message-changes/db.ts).
-  const [[conversation, page], members] = await Promise.all([
-    conversations
-      .findConversationFor(ctx.db, conversationId, meId)
-      .then(
-        async (c) =>
-          [
-            c,
-            around === undefined
-              ? await messages.listHistory(
-                  ctx.db,
-                  conversationId,
-                  before ?? Number.MAX_SAFE_INTEGER,
-                  PAGE_SIZE,
-                  access.history,
-                )
-              : await aroundPage(ctx, meId, conversationId, around),
-          ] as const,
-      ),
-    conversations.listMembers(ctx.db, conversationId),
-  ]);
-  if (!conversation) throw notFound('That conversation'); // left in the meantime
-  const changeSeq = conversation.changeSeq ?? 0;
-  const history = {
-    messages: await withAttachments(ctx, await toDtos(ctx.db, meId, conversationId, page.messages)),
-    hasMore: page.hasMore,
+  // number) is read with the messages, in one snapshot (or before them, around a search
+  // result): a change that lands meanwhile is synced again (harmless), never missed
+  // (message-changes/db.ts).
+  const newest = async () => {
+    const found = await conversations.findConversationWithHistory(ctx.db, conversationId, meId, {
+      before: messages.below(before ?? Number.MAX_SAFE_INTEGER, access.history),
+      limit: PAGE_SIZE,
+      from: access.history.from,
+    });
+    return [found?.conversation, found, found?.members] as const;
   };
+  const aroundFound = async () => {
+    const [[c, p], members] = await Promise.all([
+      conversations
+        .findConversationFor(ctx.db, conversationId, meId)
+        .then(
+          async (c) => [c, c && (await aroundPage(ctx, meId, conversationId, around!))] as const,
+        ),
+      conversations.listMembers(ctx.db, conversationId),
+    ]);
+    return [c, p, members] as const;
+  };
+  const [conversation, page, members] = await (around === undefined ? newest() : aroundFound());
+  if (!conversation || !page || !members) throw notFound('That conversation'); // left meanwhile
+  const changeSeq = conversation.changeSeq ?? 0;
+  // Reactions and quotes, and the files, of the same rows: read side by side.
+  const [dtos, attach] = await Promise.all([
+    toDtos(ctx.db, meId, conversationId, page.messages),
+    loadAttachments(ctx, page.messages),
+  ]);
+  const history = { messages: attach(dtos), hasMore: page.hasMore };
   const isGroup = conversation.kind === 'group';
   // A group's others are its current members: not those who left, nor invitations declined.
   const others = members.filter(

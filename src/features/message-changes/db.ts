@@ -278,12 +278,14 @@ export async function loadReactionsAndQuotes(
     reactions: { messageId: number; emoji: ReactionEmoji; userIds: number[]; names: string[] }[];
     quotes: QuoteRow[];
     seen: { messageId: number; body: string; editedAt: string | null }[];
-  }>(
-    `SELECT (SELECT coalesce(json_agg(x), '[]') FROM (${REACTIONS_SQL}) x) AS reactions,
+  }>({
+    // Named: prepared once per connection, since planning the three was most of its cost.
+    name: 'reactions-quotes-seen',
+    text: `SELECT (SELECT coalesce(json_agg(x), '[]') FROM (${REACTIONS_SQL}) x) AS reactions,
             (SELECT coalesce(json_agg(q), '[]') FROM (${QUOTES_SQL}) q) AS quotes,
             (SELECT coalesce(json_agg(s), '[]') FROM (${SEEN_SQL}) s) AS seen`,
-    [conversationId, readerId, quotedIds, messageIds],
-  );
+    values: [conversationId, readerId, quotedIds, messageIds],
+  });
   const seen = new Map<number, SeenVersion>();
   for (const v of rows[0]!.seen)
     seen.set(Number(v.messageId), {

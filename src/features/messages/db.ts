@@ -35,7 +35,8 @@ export interface Readable {
 }
 
 const EVERYTHING: Readable = { from: 0, to: null };
-const below = (before: number, r: Readable) =>
+/** The exclusive upper bound of a page below `before` that the member history rule allows. */
+export const below = (before: number, r: Readable) =>
   r.to === null ? before : Math.min(before, r.to + 1);
 
 /**
