@@ -4,7 +4,7 @@
 //   1. ten 10 MB uploads at once: how much the server's memory (VmRSS) grows, and the
 //      send → ack latency of chat at a steady rate while they run (and without them);
 //   2. a 10 MB download: MB/s from the database to this process.
-// Usage: npm run bench:files [-- --rate 1000 --uploads 10 --mb 10]
+// Usage: npm run bench:files [-- --rate 1000 --uploads 10 --mb 10 --downloads 10 --cpu-prof DIR]
 import fsp from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -16,7 +16,7 @@ import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, ServerToClientEvents } from '../src/shared/protocol.js';
 import { Cleanup, freePort, runCommand, sleep, startChild, waitHealthy } from './children.js';
 import { csrfFrom, openDirect, signUp, type BenchUser } from './http.js';
-import { rssKb } from './proc.js';
+import { cpuSecondsOf, descendantsCpu, postgresCpuDelta, rssKb } from './proc.js';
 import { round, Samples } from './stats.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,6 +28,7 @@ const RATE = arg('rate', 1000);
 const UPLOADS = arg('uploads', 10);
 const MB = arg('mb', 10);
 const PAIRS = arg('pairs', 20);
+const DOWNLOADS = arg('downloads', 10);
 
 type Tab = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -69,7 +70,16 @@ async function main() {
       delete env.DATABASE_URL;
       cleanup.add('data dir', () => fsp.rm(dir, { recursive: true, force: true }));
     }
-    const app = startChild('app', process.execPath, ['dist/server.js'], { env, cwd: ROOT });
+    // --cpu-prof DIR: a V8 profile of the app's whole run, written when it stops
+    // (summarise with bench/profile-summary.ts; --downloads 40 makes the download dominate).
+    const profDir = process.argv[process.argv.indexOf('--cpu-prof') + 1];
+    const nodeArgs = process.argv.includes('--cpu-prof')
+      ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`]
+      : [];
+    const app = startChild('app', process.execPath, [...nodeArgs, 'dist/server.js'], {
+      env,
+      cwd: ROOT,
+    });
     cleanup.add('app', () => app.stop());
     await waitHealthy(`${baseUrl}/healthz`, app, 120_000);
     const database = process.env.DATABASE_URL ? 'PostgreSQL server' : 'embedded PostgreSQL';
@@ -205,7 +215,12 @@ async function main() {
     // ——— 2. a 10 MB download ———
     const id = results.find((r) => r.id)?.id;
     const speeds: number[] = [];
-    for (let i = 0; i < 5 && id; i++) {
+    // CPU per MB, which the machine's other load does not move as it moves MB/s: the app's,
+    // and the embedded PostgreSQL's (its processes run under the app; a server's are not ours).
+    const appCpu0 = cpuSecondsOf(app.pid) ?? 0;
+    const dbCpu0 = descendantsCpu(app.pid);
+    let downloaded = 0;
+    for (let i = 0; i < DOWNLOADS && id; i++) {
       const t0 = performance.now();
       const got = await new Promise<number>((resolve, reject) => {
         http
@@ -221,7 +236,10 @@ async function main() {
           .on('error', reject);
       });
       speeds.push(got / (1024 * 1024) / ((performance.now() - t0) / 1000));
+      downloaded += got / (1024 * 1024);
     }
+    const appCpuMs = ((cpuSecondsOf(app.pid) ?? 0) - appCpu0) * 1000;
+    const dbCpuMs = postgresCpuDelta(dbCpu0, descendantsCpu(app.pid)) * 1000;
     speeds.sort((a, b) => a - b);
 
     const q = (s: Samples) => `p50 ${s.p(0.5)} ms, p99 ${s.p(0.99)} ms (${s.count} msgs)`;
@@ -237,7 +255,18 @@ async function main() {
     console.log(`  chat at ${RATE} msg/s without uploads: ${q(quiet)}`);
     console.log(`  chat at ${RATE} msg/s during uploads:  ${q(busy)}`);
     console.log(
-      `  ${MB} MB download: median ${round(speeds[Math.floor(speeds.length / 2)] ?? 0)} MB/s, best ${round(speeds.at(-1) ?? 0)} MB/s`,
+      `  ${MB} MB download: median ${round(speeds[Math.floor(speeds.length / 2)] ?? 0)} MB/s, best ${round(speeds.at(-1) ?? 0)} MB/s (${speeds.length} runs)`,
+    );
+    const perMb = (ms: number) => round(ms / Math.max(downloaded, 1), 2);
+    console.log(
+      `  download CPU per MB: app ${perMb(appCpuMs)} ms` +
+        (process.env.DATABASE_URL ? '' : `, embedded PostgreSQL ${perMb(dbCpuMs)} ms`),
+    );
+    console.log(
+      `  load average: ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
     );
   } finally {
     await cleanup.run();
