@@ -14,7 +14,16 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, ServerToClientEvents } from '../src/shared/protocol.js';
-import { Cleanup, freePort, runCommand, sleep, startChild, waitHealthy } from './children.js';
+import {
+  Cleanup,
+  freePort,
+  ProbeChannel,
+  runCommand,
+  sleep,
+  startChild,
+  waitHealthy,
+  type ProbeReport,
+} from './children.js';
 import { csrfFrom, openDirect, signUp, type BenchUser } from './http.js';
 import { cpuSecondsOf, descendantsCpu, postgresCpuDelta, rssKb } from './proc.js';
 import { round, Samples } from './stats.js';
@@ -31,6 +40,17 @@ const PAIRS = arg('pairs', 20);
 const DOWNLOADS = arg('downloads', 10);
 
 type Tab = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/** The app's side of a chat window: event-loop lag and the ack's spans, p99 ms. */
+function inApp(r: ProbeReport | undefined): string {
+  if (!r) return '';
+  const spans = r.trace
+    ? Object.entries(r.trace.spans)
+        .map(([k, v]) => `${k} ${round(v.p99)}`)
+        .join(', ')
+    : '';
+  return `\n      in the app, p99: event-loop lag ${r.eventLoop.p99} ms (max ${r.eventLoop.max}); ${spans}`;
+}
 
 async function main() {
   const cleanup = new Cleanup();
@@ -76,10 +96,23 @@ async function main() {
     const nodeArgs = process.argv.includes('--cpu-prof')
       ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`]
       : [];
-    const app = startChild('app', process.execPath, [...nodeArgs, 'dist/server.js'], {
-      env,
-      cwd: ROOT,
-    });
+    // The probe reports the app's event-loop lag, and (BENCH_TRACE) where each ack's time went.
+    env.BENCH_PROBE = '1';
+    env.BENCH_TRACE = '1';
+    const probe = new ProbeChannel();
+    const app = startChild(
+      'app',
+      process.execPath,
+      [...nodeArgs, '--import', './bench/server-probe.mjs', 'dist/server.js'],
+      {
+        env,
+        cwd: ROOT,
+        onStdoutLine: (line) => {
+          if (!probe.handleLine(line)) console.error(`[app] ${line}`);
+        },
+      },
+    );
+    probe.attach(app);
     cleanup.add('app', () => app.stop());
     await waitHealthy(`${baseUrl}/healthz`, app, 120_000);
     const database = process.env.DATABASE_URL ? 'PostgreSQL server' : 'embedded PostgreSQL';
@@ -196,7 +229,9 @@ async function main() {
     }
 
     // ——— 1. memory and chat latency while ten uploads run ———
+    await probe.ask('report');
     const quiet = await chat(3000);
+    const quietProbe = await probe.ask('report');
     await sleep(1000);
     const rssBefore = rssKb(app.pid)!;
     let rssPeak = rssBefore;
@@ -209,6 +244,7 @@ async function main() {
     );
     const [busy, results] = await Promise.all([chat(3000), uploads]);
     const uploadSeconds = (performance.now() - started) / 1000;
+    const busyProbe = await probe.ask('report');
     clearInterval(sampler);
     const ok = results.filter((r) => r.status === 201).length;
 
@@ -252,8 +288,8 @@ async function main() {
     console.log(
       `  server RSS: ${round(rssBefore / 1024)} MB before, peak ${round(rssPeak / 1024)} MB: +${round((rssPeak - rssBefore) / 1024)} MB`,
     );
-    console.log(`  chat at ${RATE} msg/s without uploads: ${q(quiet)}`);
-    console.log(`  chat at ${RATE} msg/s during uploads:  ${q(busy)}`);
+    console.log(`  chat at ${RATE} msg/s without uploads: ${q(quiet)}${inApp(quietProbe)}`);
+    console.log(`  chat at ${RATE} msg/s during uploads:  ${q(busy)}${inApp(busyProbe)}`);
     console.log(
       `  ${MB} MB download: median ${round(speeds[Math.floor(speeds.length / 2)] ?? 0)} MB/s, best ${round(speeds.at(-1) ?? 0)} MB/s (${speeds.length} runs)`,
     );
