@@ -4,7 +4,9 @@
 //   1. ten 10 MB uploads at once: how much the server's memory (VmRSS) grows, and the
 //      send → ack latency of chat at a steady rate while they run (and without them);
 //   2. a 10 MB download: MB/s from the database to this process.
-// Usage: npm run bench:files [-- --rate 1000 --uploads 10 --mb 10 --downloads 10 --cpu-prof DIR]
+// Usage: npm run bench:files [-- --rate 1000 --uploads 10 --mb 10 --downloads 10 --curl --cpu-prof DIR]
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import fsp from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -28,6 +30,7 @@ import { csrfFrom, openDirect, signUp, type BenchUser } from './http.js';
 import { cpuSecondsOf, descendantsCpu, postgresCpuDelta, rssKb } from './proc.js';
 import { round, Samples } from './stats.js';
 
+const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -277,6 +280,23 @@ async function main() {
     const appCpuMs = ((cpuSecondsOf(app.pid) ?? 0) - appCpu0) * 1000;
     const dbCpuMs = postgresCpuDelta(dbCpu0, descendantsCpu(app.pid)) * 1000;
     speeds.sort((a, b) => a - b);
+    // --curl: the same download read by curl into /dev/null, to show this process's reading
+    // is not what limits the figure above.
+    const curlSpeeds: number[] = [];
+    for (let i = 0; i < DOWNLOADS && id && process.argv.includes('--curl'); i++) {
+      const { stdout } = await run('curl', [
+        '-s',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{speed_download}',
+        '-H',
+        `cookie: ${uploader.browser.cookie}`,
+        `${baseUrl}/attachments/${id}`,
+      ]);
+      curlSpeeds.push(Number(stdout) / (1024 * 1024));
+    }
+    curlSpeeds.sort((a, b) => a - b);
 
     const q = (s: Samples) => `p50 ${s.p(0.5)} ms, p99 ${s.p(0.99)} ms (${s.count} msgs)`;
     console.log(
@@ -293,6 +313,10 @@ async function main() {
     console.log(
       `  ${MB} MB download: median ${round(speeds[Math.floor(speeds.length / 2)] ?? 0)} MB/s, best ${round(speeds.at(-1) ?? 0)} MB/s (${speeds.length} runs)`,
     );
+    if (curlSpeeds.length)
+      console.log(
+        `  the same by curl: median ${round(curlSpeeds[Math.floor(curlSpeeds.length / 2)]!)} MB/s, best ${round(curlSpeeds.at(-1)!)} MB/s`,
+      );
     const perMb = (ms: number) => round(ms / Math.max(downloaded, 1), 2);
     console.log(
       `  download CPU per MB: app ${perMb(appCpuMs)} ms` +
