@@ -26,6 +26,7 @@ import type { MessageDto } from '../../src/shared/protocol.js';
 import { DEFAULT_ATTACHMENT_LIMITS } from '../../src/core/config.js';
 import { createUpload, deleteAttachment, sweep } from '../../src/features/attachments/db.js';
 import { CHUNK_BYTES } from '../../src/features/attachments/storage.js';
+import { copyOutColumn } from '../../src/core/db/copy-out.js';
 
 let app: TestApp;
 let ann: TestUser;
@@ -446,6 +447,23 @@ describe('the byte store', () => {
       expect(none).toEqual([]);
       await deleteAttachment(app.ctx.db, id);
     }
+  });
+
+  it('a failing COPY rejects with the server’s error and leaves its connection usable', async () => {
+    const pool = app.ctx.db;
+    await expect(
+      copyOutColumn(pool, 'COPY (SELECT 1 / 0) TO STDOUT (FORMAT binary)'),
+    ).rejects.toThrow('division by zero');
+    await expect(
+      copyOutColumn(pool, "COPY (SELECT 'a'::bytea, 'b'::bytea) TO STDOUT (FORMAT binary)"),
+    ).rejects.toThrow('2 columns');
+    const rows = await copyOutColumn(
+      pool,
+      "COPY (SELECT 'é'::bytea UNION ALL SELECT ''::bytea) TO STDOUT (FORMAT binary)",
+    );
+    expect(rows.map((r) => r.toString())).toEqual(['é', '']);
+    const { rows: after } = await pool.query<{ one: number }>('SELECT 1 AS one');
+    expect(after[0]!.one).toBe(1);
   });
 
   it('refuses to read by anything but an attachment id (COPY takes no parameters)', async () => {
