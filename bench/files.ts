@@ -242,12 +242,17 @@ async function main() {
       rssPeak = Math.max(rssPeak, rssKb(app.pid) ?? 0);
     }, 20);
     const started = performance.now();
+    const upAppCpu0 = cpuSecondsOf(app.pid) ?? 0;
+    const upDbCpu0 = descendantsCpu(app.pid);
     const uploads = Promise.all(
       Array.from({ length: UPLOADS }, () => uploadOnce(MB * 1024 * 1024)),
     );
     const [busy, results] = await Promise.all([chat(3000), uploads]);
     const uploadSeconds = (performance.now() - started) / 1000;
     const busyProbe = await probe.ask('report');
+    // Chat's own CPU is in these too: run with --rate 1 to see the uploads' alone.
+    const upAppMs = ((cpuSecondsOf(app.pid) ?? 0) - upAppCpu0) * 1000;
+    const upDbMs = postgresCpuDelta(upDbCpu0, descendantsCpu(app.pid)) * 1000;
     clearInterval(sampler);
     const ok = results.filter((r) => r.status === 201).length;
 
@@ -304,6 +309,11 @@ async function main() {
     );
     console.log(
       `  ${UPLOADS} × ${MB} MB uploads at once: ${ok}/${UPLOADS} stored in ${round(uploadSeconds)} s`,
+    );
+    const upMb = UPLOADS * MB;
+    console.log(
+      `  CPU per MB uploaded, with chat's: app ${round(upAppMs / upMb, 2)} ms` +
+        (process.env.DATABASE_URL ? '' : `, embedded PostgreSQL ${round(upDbMs / upMb, 2)} ms`),
     );
     console.log(
       `  server RSS: ${round(rssBefore / 1024)} MB before, peak ${round(rssPeak / 1024)} MB: +${round((rssPeak - rssBefore) / 1024)} MB`,
