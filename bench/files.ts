@@ -4,7 +4,9 @@
 //   1. ten 10 MB uploads at once: how much the server's memory (VmRSS) grows, and the
 //      send → ack latency of chat at a steady rate while they run (and without them);
 //   2. a 10 MB download: MB/s from the database to this process.
-// Usage: npm run bench:files [-- --rate 1000 --uploads 10 --mb 10]
+// Usage: npm run bench:files [-- --rate 1000 --uploads 10 --mb 10 --downloads 10 --curl --cpu-prof DIR]
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import fsp from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -14,11 +16,21 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, ServerToClientEvents } from '../src/shared/protocol.js';
-import { Cleanup, freePort, runCommand, sleep, startChild, waitHealthy } from './children.js';
+import {
+  Cleanup,
+  freePort,
+  ProbeChannel,
+  runCommand,
+  sleep,
+  startChild,
+  waitHealthy,
+  type ProbeReport,
+} from './children.js';
 import { csrfFrom, openDirect, signUp, type BenchUser } from './http.js';
-import { rssKb } from './proc.js';
+import { cpuSecondsOf, descendantsCpu, postgresCpuDelta, rssKb } from './proc.js';
 import { round, Samples } from './stats.js';
 
+const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,8 +40,20 @@ const RATE = arg('rate', 1000);
 const UPLOADS = arg('uploads', 10);
 const MB = arg('mb', 10);
 const PAIRS = arg('pairs', 20);
+const DOWNLOADS = arg('downloads', 10);
 
 type Tab = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/** The app's side of a chat window: event-loop lag and the ack's spans, p99 ms. */
+function inApp(r: ProbeReport | undefined): string {
+  if (!r) return '';
+  const spans = r.trace
+    ? Object.entries(r.trace.spans)
+        .map(([k, v]) => `${k} ${round(v.p99)}`)
+        .join(', ')
+    : '';
+  return `\n      in the app, p99: event-loop lag ${r.eventLoop.p99} ms (max ${r.eventLoop.max}); ${spans}`;
+}
 
 async function main() {
   const cleanup = new Cleanup();
@@ -69,7 +93,29 @@ async function main() {
       delete env.DATABASE_URL;
       cleanup.add('data dir', () => fsp.rm(dir, { recursive: true, force: true }));
     }
-    const app = startChild('app', process.execPath, ['dist/server.js'], { env, cwd: ROOT });
+    // --cpu-prof DIR: a V8 profile of the app's whole run, written when it stops
+    // (summarise with bench/profile-summary.ts; --downloads 40 makes the download dominate).
+    const profDir = process.argv[process.argv.indexOf('--cpu-prof') + 1];
+    const nodeArgs = process.argv.includes('--cpu-prof')
+      ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`]
+      : [];
+    // The probe reports the app's event-loop lag, and (BENCH_TRACE) where each ack's time went.
+    env.BENCH_PROBE = '1';
+    env.BENCH_TRACE = '1';
+    const probe = new ProbeChannel();
+    const app = startChild(
+      'app',
+      process.execPath,
+      [...nodeArgs, '--import', './bench/server-probe.mjs', 'dist/server.js'],
+      {
+        env,
+        cwd: ROOT,
+        onStdoutLine: (line) => {
+          if (!probe.handleLine(line)) console.error(`[app] ${line}`);
+        },
+      },
+    );
+    probe.attach(app);
     cleanup.add('app', () => app.stop());
     await waitHealthy(`${baseUrl}/healthz`, app, 120_000);
     const database = process.env.DATABASE_URL ? 'PostgreSQL server' : 'embedded PostgreSQL';
@@ -186,7 +232,9 @@ async function main() {
     }
 
     // ——— 1. memory and chat latency while ten uploads run ———
+    await probe.ask('report');
     const quiet = await chat(3000);
+    const quietProbe = await probe.ask('report');
     await sleep(1000);
     const rssBefore = rssKb(app.pid)!;
     let rssPeak = rssBefore;
@@ -194,18 +242,29 @@ async function main() {
       rssPeak = Math.max(rssPeak, rssKb(app.pid) ?? 0);
     }, 20);
     const started = performance.now();
+    const upAppCpu0 = cpuSecondsOf(app.pid) ?? 0;
+    const upDbCpu0 = descendantsCpu(app.pid);
     const uploads = Promise.all(
       Array.from({ length: UPLOADS }, () => uploadOnce(MB * 1024 * 1024)),
     );
     const [busy, results] = await Promise.all([chat(3000), uploads]);
     const uploadSeconds = (performance.now() - started) / 1000;
+    const busyProbe = await probe.ask('report');
+    // Chat's own CPU is in these too: run with --rate 1 to see the uploads' alone.
+    const upAppMs = ((cpuSecondsOf(app.pid) ?? 0) - upAppCpu0) * 1000;
+    const upDbMs = postgresCpuDelta(upDbCpu0, descendantsCpu(app.pid)) * 1000;
     clearInterval(sampler);
     const ok = results.filter((r) => r.status === 201).length;
 
     // ——— 2. a 10 MB download ———
     const id = results.find((r) => r.id)?.id;
     const speeds: number[] = [];
-    for (let i = 0; i < 5 && id; i++) {
+    // CPU per MB, which the machine's other load does not move as it moves MB/s: the app's,
+    // and the embedded PostgreSQL's (its processes run under the app; a server's are not ours).
+    const appCpu0 = cpuSecondsOf(app.pid) ?? 0;
+    const dbCpu0 = descendantsCpu(app.pid);
+    let downloaded = 0;
+    for (let i = 0; i < DOWNLOADS && id; i++) {
       const t0 = performance.now();
       const got = await new Promise<number>((resolve, reject) => {
         http
@@ -221,8 +280,28 @@ async function main() {
           .on('error', reject);
       });
       speeds.push(got / (1024 * 1024) / ((performance.now() - t0) / 1000));
+      downloaded += got / (1024 * 1024);
     }
+    const appCpuMs = ((cpuSecondsOf(app.pid) ?? 0) - appCpu0) * 1000;
+    const dbCpuMs = postgresCpuDelta(dbCpu0, descendantsCpu(app.pid)) * 1000;
     speeds.sort((a, b) => a - b);
+    // --curl: the same download read by curl into /dev/null, to show this process's reading
+    // is not what limits the figure above.
+    const curlSpeeds: number[] = [];
+    for (let i = 0; i < DOWNLOADS && id && process.argv.includes('--curl'); i++) {
+      const { stdout } = await run('curl', [
+        '-s',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{speed_download}',
+        '-H',
+        `cookie: ${uploader.browser.cookie}`,
+        `${baseUrl}/attachments/${id}`,
+      ]);
+      curlSpeeds.push(Number(stdout) / (1024 * 1024));
+    }
+    curlSpeeds.sort((a, b) => a - b);
 
     const q = (s: Samples) => `p50 ${s.p(0.5)} ms, p99 ${s.p(0.99)} ms (${s.count} msgs)`;
     console.log(
@@ -231,13 +310,33 @@ async function main() {
     console.log(
       `  ${UPLOADS} × ${MB} MB uploads at once: ${ok}/${UPLOADS} stored in ${round(uploadSeconds)} s`,
     );
+    const upMb = UPLOADS * MB;
+    console.log(
+      `  CPU per MB uploaded, with chat's: app ${round(upAppMs / upMb, 2)} ms` +
+        (process.env.DATABASE_URL ? '' : `, embedded PostgreSQL ${round(upDbMs / upMb, 2)} ms`),
+    );
     console.log(
       `  server RSS: ${round(rssBefore / 1024)} MB before, peak ${round(rssPeak / 1024)} MB: +${round((rssPeak - rssBefore) / 1024)} MB`,
     );
-    console.log(`  chat at ${RATE} msg/s without uploads: ${q(quiet)}`);
-    console.log(`  chat at ${RATE} msg/s during uploads:  ${q(busy)}`);
+    console.log(`  chat at ${RATE} msg/s without uploads: ${q(quiet)}${inApp(quietProbe)}`);
+    console.log(`  chat at ${RATE} msg/s during uploads:  ${q(busy)}${inApp(busyProbe)}`);
     console.log(
-      `  ${MB} MB download: median ${round(speeds[Math.floor(speeds.length / 2)] ?? 0)} MB/s, best ${round(speeds.at(-1) ?? 0)} MB/s`,
+      `  ${MB} MB download: median ${round(speeds[Math.floor(speeds.length / 2)] ?? 0)} MB/s, best ${round(speeds.at(-1) ?? 0)} MB/s (${speeds.length} runs)`,
+    );
+    if (curlSpeeds.length)
+      console.log(
+        `  the same by curl: median ${round(curlSpeeds[Math.floor(curlSpeeds.length / 2)]!)} MB/s, best ${round(curlSpeeds.at(-1)!)} MB/s`,
+      );
+    const perMb = (ms: number) => round(ms / Math.max(downloaded, 1), 2);
+    console.log(
+      `  download CPU per MB: app ${perMb(appCpuMs)} ms` +
+        (process.env.DATABASE_URL ? '' : `, embedded PostgreSQL ${perMb(dbCpuMs)} ms`),
+    );
+    console.log(
+      `  load average: ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
     );
   } finally {
     await cleanup.run();

@@ -53,6 +53,30 @@ function procStat(pid: number | string): ProcStat | undefined {
   }
 }
 
+/** CPU seconds of every live descendant of `root` (not itself), by pid: the embedded PostgreSQL's processes under the app. */
+export function descendantsCpu(root: number): Map<number, number> {
+  const all = new Map<number, ProcStat>();
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return new Map();
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    const s = procStat(e);
+    if (s) all.set(Number(e), s);
+  }
+  const out = new Map<number, number>();
+  const under = (pid: number): boolean => {
+    for (let p = all.get(pid)?.ppid, hops = 0; p && hops < 10; p = all.get(p)?.ppid, hops++)
+      if (p === root) return true;
+    return false;
+  };
+  for (const [pid, s] of all) if (under(pid)) out.set(pid, s.cpuSeconds);
+  return out;
+}
+
 export function cpuSecondsOf(pid: number): number | undefined {
   return procStat(pid)?.cpuSeconds;
 }

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { cleanFileName, contentDisposition } from '../../src/features/attachments/names.js';
 import { claimsPicture, isProgram, sniff } from '../../src/features/attachments/sniff.js';
 import { formatSize, typeLabel } from '../../src/shared/files.js';
+import { CHUNK_BYTES, PgBlobStore } from '../../src/features/attachments/storage.js';
+import type { Pool } from '../../src/core/db/pool.js';
 import { HTML_PAGE, pdf, png, SVG_WITH_SCRIPT } from '../support/files.js';
 
 describe('file names', () => {
@@ -79,5 +81,31 @@ describe('types from the first bytes', () => {
     expect(formatSize(48_000)).toBe('47 KB');
     expect(formatSize(10 * 1024 * 1024)).toBe('10 MB');
     expect(formatSize(1.5 * 1024 * 1024)).toBe('1.5 MB');
+  });
+});
+
+describe('the byte store', () => {
+  it('lets ten uploads at once hold a quarter of the pool for their chunks, so chat still gets a connection', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const stored: number[] = [];
+    const pool = {
+      options: { max: 10 },
+      async query(_sql: string, params: unknown[]) {
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setTimeout(r, 2));
+        inFlight--;
+        stored.push((params[3] as Buffer).length);
+        return { rows: [] };
+      },
+    } as unknown as Pool;
+    const store = new PgBlobStore(pool);
+    const file = () => [Buffer.alloc(CHUNK_BYTES * 3 + 5)];
+    const sizes = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => store.write(`id${i}`, 'original', file())),
+    );
+    expect(sizes).toEqual(Array(10).fill(CHUNK_BYTES * 3 + 5));
+    expect(stored).toHaveLength(40);
+    expect(most).toBe(2);
   });
 });

@@ -1,5 +1,6 @@
 // Pictures and files (issue 15): upload, send with a caption, see, download; limits that
 // leave nothing half-stored; the sweep; a deleted message's files really gone.
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
@@ -23,7 +24,9 @@ import { until } from '../support/wait.js';
 import { download, pdf, phoneJpeg, png, upload, uploaded } from '../support/files.js';
 import type { MessageDto } from '../../src/shared/protocol.js';
 import { DEFAULT_ATTACHMENT_LIMITS } from '../../src/core/config.js';
-import { sweep } from '../../src/features/attachments/db.js';
+import { createUpload, deleteAttachment, sweep } from '../../src/features/attachments/db.js';
+import { CHUNK_BYTES } from '../../src/features/attachments/storage.js';
+import { copyOutColumn } from '../../src/core/db/copy-out.js';
 
 let app: TestApp;
 let ann: TestUser;
@@ -419,5 +422,54 @@ describe('clean-up', () => {
       expect(left.rows[0]!.n, how).toBe(0);
       expect((await bo.agent.get(`/attachments/${a.id}`)).status, how).toBe(404);
     }
+  });
+});
+
+describe('the byte store', () => {
+  it('gives every byte back in order, at and around the sizes where a read takes one more query', async () => {
+    const sizes = [1, CHUNK_BYTES, 4 * CHUNK_BYTES, 4 * CHUNK_BYTES + 1, 9 * CHUNK_BYTES - 7];
+    for (const size of sizes) {
+      const id = await createUpload(app.ctx.db, {
+        conversationId: chat,
+        uploaderId: ann.id,
+        name: 'bytes.bin',
+      });
+      const data = randomBytes(size);
+      // In odd pieces, as the network hands them over.
+      const pieces: Buffer[] = [];
+      for (let at = 0; at < size; at += 100_003) pieces.push(data.subarray(at, at + 100_003));
+      expect(await app.ctx.files.write(id, 'original', pieces)).toBe(size);
+      const back: Buffer[] = [];
+      for await (const piece of app.ctx.files.read(id, 'original')) back.push(piece);
+      expect(Buffer.concat(back).equals(data), `${size} bytes`).toBe(true);
+      const none: Buffer[] = [];
+      for await (const piece of app.ctx.files.read(id, 'thumb')) none.push(piece);
+      expect(none).toEqual([]);
+      await deleteAttachment(app.ctx.db, id);
+    }
+  });
+
+  it('a failing COPY rejects with the server’s error and leaves its connection usable', async () => {
+    const pool = app.ctx.db;
+    await expect(
+      copyOutColumn(pool, 'COPY (SELECT 1 / 0) TO STDOUT (FORMAT binary)'),
+    ).rejects.toThrow('division by zero');
+    await expect(
+      copyOutColumn(pool, "COPY (SELECT 'a'::bytea, 'b'::bytea) TO STDOUT (FORMAT binary)"),
+    ).rejects.toThrow('2 columns');
+    const rows = await copyOutColumn(
+      pool,
+      "COPY (SELECT 'é'::bytea UNION ALL SELECT ''::bytea) TO STDOUT (FORMAT binary)",
+    );
+    expect(rows.map((r) => r.toString())).toEqual(['é', '']);
+    const { rows: after } = await pool.query<{ one: number }>('SELECT 1 AS one');
+    expect(after[0]!.one).toBe(1);
+  });
+
+  it('refuses to read by anything but an attachment id (COPY takes no parameters)', async () => {
+    const reading = async () => {
+      for await (const piece of app.ctx.files.read("x' OR true --", 'original')) void piece;
+    };
+    await expect(reading()).rejects.toThrow('not an attachment id');
   });
 });
