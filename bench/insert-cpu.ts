@@ -5,45 +5,19 @@
 // (/proc/<pid>/stat, utime + stime), so a busy machine slows it less than wall-clock calls/s;
 // the versions take turns, round by round. Needs a PostgreSQL on this machine: it makes a
 // throwaway database on DATABASE_URL's server (default the local one), migrates, drops it.
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import { migrate } from '../src/core/db/migrate.js';
+import { cpuMs as cpuOf, withThrowawayDb } from './throwaway-db.js';
 
-const server = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const calls = Number(process.argv[2] ?? 200);
 const rounds = Number(process.argv[3] ?? 10);
 const versions = [5, 6];
-const name = `chat_bench_insert_${Math.random().toString(36).slice(2, 10)}`;
-const at = (db: string) => {
-  const u = new URL(server);
-  u.pathname = `/${db}`;
-  return u.toString();
-};
 
-const admin = new pg.Client({ connectionString: server });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${name}`);
-try {
-  const pool = new pg.Pool({ connectionString: at(name), max: 1 });
-  await migrate(pool);
-  await pool.query(`
-    INSERT INTO users (email, display_name, password_hash)
-      SELECT 'u' || i || '@bench', 'U' || i, 'x' FROM generate_series(1, 200) i;
-    INSERT INTO conversations (kind, direct_key)
-      SELECT 'direct', (2 * i - 1) || ':' || (2 * i) FROM generate_series(1, 100) i;
-    INSERT INTO conversation_members (conversation_id, user_id, state)
-      SELECT c.id, v.u, 'accepted' FROM conversations c, LATERAL (VALUES
-        (split_part(c.direct_key, ':', 1)::bigint), (split_part(c.direct_key, ':', 2)::bigint)) v (u);`);
-  await pool.end();
-
-  const client = new pg.Client({ connectionString: at(name) });
+await withThrowawayDb('chat_bench_insert', 100, async (url) => {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
   const pid = rows[0]!.pid;
-  const cpuMs = () => {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10; // clock ticks of 10 ms
-  };
+  const cpuMs = () => cpuOf(pid);
   await client.query('SET synchronous_commit = off'); // CPU, not waits on the disk
   // Users 2c-1 and 2c are conversation c's members; 2c - c%2 is one of them.
   const sql = (
@@ -73,7 +47,4 @@ try {
           .join(' ')}) = ${(1000 / m).toFixed(0)} calls per CPU-second`,
     );
   }
-} finally {
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.end();
-}
+});

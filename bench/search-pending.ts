@@ -18,50 +18,24 @@
 //   slowest batch of 20: 90-330 ms alone, 34-170 with the merger.
 // So the merger (search/pending.ts) takes 5-10 µs a message off the sender's transaction and
 // most of the stalls; what is left of the indexes' cost, ~25-30 µs, is the appending itself.
-import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { migrate } from '../src/core/db/migrate.js';
+import { cpuMs, withThrowawayDb } from './throwaway-db.js';
 
-const server = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECONDS = Number(process.argv[2] ?? 8);
 const ROUNDS = Number(process.argv[3] ?? 3);
 const everyArg = process.argv.indexOf('--every');
 const EVERY = everyArg > 0 ? Number(process.argv[everyArg + 1]) : 250;
 const BATCH = 20;
-const name = `chat_bench_pending_${Math.random().toString(36).slice(2, 10)}`;
-const at = (db: string) => {
-  const u = new URL(server);
-  u.pathname = `/${db}`;
-  return u.toString();
-};
 const WORDS =
   'kayak lake picnic saturday train station bring snacks blanket meeting tomorrow morning evening weekend recipe lemon chapter book club music concert tickets'.split(
     ' ',
   );
 
-/** utime + stime of a process, in ms (clock ticks are 10 ms on Linux). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
 const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 
-const admin = new pg.Client({ connectionString: server });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${name}`);
-try {
-  const pool = new pg.Pool({ connectionString: at(name), max: 1 });
-  await migrate(pool);
-  await pool.query(`
-    INSERT INTO users (email, display_name, password_hash)
-      SELECT 'u' || i || '@bench', 'U' || i, 'x' FROM generate_series(1, 400) i;
-    INSERT INTO conversations (kind, direct_key)
-      SELECT 'direct', (2 * i - 1) || ':' || (2 * i) FROM generate_series(1, 200) i;
-    INSERT INTO conversation_members (conversation_id, user_id, state)
-      SELECT c.id, v.u, 'accepted' FROM conversations c, LATERAL (VALUES
-        (split_part(c.direct_key, ':', 1)::bigint), (split_part(c.direct_key, ':', 2)::bigint)) v (u);`);
+await withThrowawayDb('chat_bench_pending', 200, async (url) => {
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
   // --no-index: the same without the two search indexes, for what they cost the writer at all.
   if (process.argv.includes('--no-index'))
     await pool.query('DROP INDEX messages_body_words_idx, messages_body_trgm_idx');
@@ -80,8 +54,8 @@ try {
   );
   await pool.end();
 
-  const writer = new pg.Client({ connectionString: at(name) });
-  const cleaner = new pg.Client({ connectionString: at(name) });
+  const writer = new pg.Client({ connectionString: url });
+  const cleaner = new pg.Client({ connectionString: url });
   await writer.connect();
   await cleaner.connect();
   const pidOf = async (c: pg.Client) =>
@@ -145,7 +119,4 @@ try {
   }
   await writer.end();
   await cleaner.end();
-} finally {
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.end();
-}
+});
