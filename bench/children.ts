@@ -253,6 +253,12 @@ export class ProbeChannel {
     return this.send(cmd, [], 5_000) as Promise<ProbeReport | undefined>;
   }
 
+  /** The HTTP requests' durations inside the child since the last ask, in ms. */
+  async requests(): Promise<number[] | undefined> {
+    const r = (await this.send('requests', [], 5_000)) as { requestMs?: number[] } | undefined;
+    return r?.requestMs;
+  }
+
   /** Starts the V8 CPU profiler in the child. */
   async profileStart(): Promise<boolean> {
     const r = (await this.send('prof-start', [], 5_000)) as { ok?: boolean } | undefined;

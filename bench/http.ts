@@ -174,6 +174,8 @@ export interface PageTiming {
   path: string;
   bytes: number;
   sequential: { requests: number; p50: number | null; p99: number | null; mean: number | null };
+  /** The same requests timed inside the server (bench/server-probe.mjs): its own time. */
+  server: { p50: number | null; p99: number | null } | null;
   /** Database transactions and WAL syncs per request (sequential phase, from pg_stat). */
   db: { commitsPerRequest: number; walSyncsPerRequest: number | null } | null;
   concurrent: {

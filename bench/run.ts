@@ -49,7 +49,7 @@ import {
 } from './load.js';
 import { machineCpu, openFileLimits, rssKb } from './proc.js';
 import { summarise } from './profile-summary.js';
-import { round, table, type Cell } from './stats.js';
+import { round, Samples, table, type Cell } from './stats.js';
 import type { SpanSummary } from '../src/features/messages/trace.js';
 
 /** Node flags `npm start` runs the app with (package.json "start"); read from there. */
@@ -437,7 +437,10 @@ async function main(): Promise<void> {
     if (counters) await sleep(11_000); // let the warm-up's counters arrive first
     let before = counters && (await counters());
     for (const p of pageList) {
+      await appProbe.requests(); // forget the warm-up's and the last page's
       const { samples, bytes } = await timer.sequential(p.path, opts.pageRequests);
+      const inServer = await appProbe.requests();
+      const server = inServer?.length ? Samples.of(inServer) : undefined;
       let db: PageTiming['db'] = null;
       if (counters && before) {
         // A backend's last counters appear after 10 s idle; the 2 are our own counter queries.
@@ -462,6 +465,7 @@ async function main(): Promise<void> {
           p99: samples.p(0.99),
           mean: samples.mean(),
         },
+        server: server ? { p50: server.p(0.5), p99: server.p(0.99) } : null,
         db,
         concurrent: {
           concurrency: 4,
@@ -881,6 +885,8 @@ function report(r: Results, o: BenchOptions): string {
       'sequential n',
       'p50 ms',
       'p99 ms',
+      'server p50 ms',
+      'server p99 ms',
       `c=4 req/s`,
       'c=4 p50 ms',
       'c=4 p99 ms',
@@ -894,6 +900,8 @@ function report(r: Results, o: BenchOptions): string {
       p.sequential.requests,
       p.sequential.p50,
       p.sequential.p99,
+      p.server?.p50,
+      p.server?.p99,
       p.concurrent.perSecond,
       p.concurrent.p50,
       p.concurrent.p99,

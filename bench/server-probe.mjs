@@ -8,8 +8,13 @@
 //    previous answer; "prof-start <seq>" / "prof-stop <seq> <file>" run the V8 CPU profiler
 //    (in-process inspector session) and write a .cpuprofile, and
 //  - sends its own process SIGTERM when stdin closes (the benchmark died), so a killed
-//    benchmark never leaves a server (or its embedded PostgreSQL) behind.
+//    benchmark never leaves a server (or its embedded PostgreSQL) behind, and
+//  - times each HTTP request inside the server, from its 'request' event to the response's
+//    'finish' (its last byte handed to the socket): "requests <seq>" answers the durations
+//    since the last ask, in ms, and forgets them. The page table's "server p50" is this: the
+//    server's own time, without the load process's reading and parsing of the page.
 import fs from 'node:fs';
+import http from 'node:http';
 import { Session } from 'node:inspector';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import process from 'node:process';
@@ -26,9 +31,25 @@ if (process.env.BENCH_PROBE === '1' && !process.stdin.isTTY) {
   let session;
   const answer = (/** @type {object} */ report) =>
     process.stdout.write(`@@probe ${JSON.stringify(report)}\n`);
+  /** @type {number[]} */
+  let requestMs = [];
+  const emit = http.Server.prototype.emit;
+  http.Server.prototype.emit = function (/** @type {string} */ event, ...args) {
+    if (event === 'request') {
+      const t0 = process.hrtime.bigint();
+      const res = /** @type {http.ServerResponse} */ (args[1]);
+      res.once('finish', () => requestMs.push(Number(process.hrtime.bigint() - t0) / 1e6));
+    }
+    return emit.call(this, event, ...args);
+  };
   const lines = readline.createInterface({ input: process.stdin });
   lines.on('line', (line) => {
     const [cmd, seq, file] = line.trim().split(' ');
+    if (cmd === 'requests') {
+      answer({ seq: Number(seq), requestMs });
+      requestMs = [];
+      return;
+    }
     if (cmd === 'prof-start') {
       session ??= new Session();
       session.connect();

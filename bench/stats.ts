@@ -5,6 +5,12 @@ export class Samples {
   private values: number[] = [];
   private sorted = true;
 
+  static of(values: number[]): Samples {
+    const s = new Samples();
+    for (const v of values) s.add(v);
+    return s;
+  }
+
   add(v: number): void {
     this.values.push(v);
     this.sorted = false;
