@@ -227,8 +227,11 @@ describe.skipIf(!hasChromium)('rich messages in the browser', () => {
       await until(
         'Bo to have no socket',
         async () => {
+          // close(true): at once, packets still queued or not. A plain close() waits for
+          // them to drain first, and once "closing" every later close() returns at once: in
+          // one CI run (load ~10) that drain never came and the socket stayed for 10 s.
           for (const s of app.io.sockets.sockets.values())
-            if (s.data.userId === bo.id) s.conn.close();
+            if (s.data.userId === bo.id) s.conn.close(true);
           const sockets = await app.io.in(`user:${bo.id}`).fetchSockets();
           return sockets.length === 0;
         },

@@ -76,7 +76,9 @@ async function goOffline(): Promise<void> {
   await context.setOffline(true);
   if (method !== 'setOffline') await page.route('**/socket.io/**', (r) => r.abort());
   blocked = true;
-  for (const s of app.io.sockets.sockets.values()) if (s.data.userId === ann.id) s.conn.close(); // "transport close": the client retries
+  // close(true): at once, not after queued packets drain (a drain that never comes would keep
+  // the socket open); the client sees its transport close and retries.
+  for (const s of app.io.sockets.sockets.values()) if (s.data.userId === ann.id) s.conn.close(true);
   await expect.poll(() => banner().isVisible(), { timeout: 5000 }).toBe(true);
   expect(await banner().textContent()).toBe('Connection lost — reconnecting…');
   await until('the server side of her socket to close', async () => !(await annHasSocket()), 5000);
@@ -86,7 +88,8 @@ async function goOffline(): Promise<void> {
     // Offline emulation let the reconnect through: block socket.io's requests as well.
     method = 'setOffline + route abort';
     await page.route('**/socket.io/**', (r) => r.abort());
-    for (const s of app.io.sockets.sockets.values()) if (s.data.userId === ann.id) s.conn.close();
+    for (const s of app.io.sockets.sockets.values())
+      if (s.data.userId === ann.id) s.conn.close(true);
     await until(
       'the server side of her socket to close',
       async () => !(await annHasSocket()),
