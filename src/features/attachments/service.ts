@@ -11,6 +11,7 @@ import { insertMessages, type NewMessage, type WriteResult } from '../messages/d
 import * as files from './db.js';
 import { processPicture } from './images.js';
 import { cleanFileName } from './names.js';
+import { isAttachmentId } from './storage.js';
 import { claimsPicture, isProgram, sniff, SNIFF_BYTES, type Sniffed } from './sniff.js';
 
 /** One file as the multipart parser hands it over (busboy's file stream). */
@@ -143,8 +144,6 @@ export async function storeUpload(
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 const nulls = () => ({ width: null, height: null, thumbWidth: null, thumbHeight: null });
 
 /** The uploader takes a file back out of the composer before sending. */
@@ -155,7 +154,7 @@ export async function removePending(ctx: AppContext, userId: number, id: string)
 /** Uploads of a send that failed: removed, if still pending and the user's. */
 export async function discardUploads(ctx: AppContext, userId: number, ids: unknown[]) {
   for (const id of ids)
-    if (typeof id === 'string' && UUID.test(id)) await files.deletePending(ctx.db, id, userId);
+    if (typeof id === 'string' && isAttachmentId(id)) await files.deletePending(ctx.db, id, userId);
 }
 
 /**
@@ -196,7 +195,6 @@ export async function sendWithAttachments(
   });
 }
 
-/** Adds each message's files to it (one query for the lot). */
 /**
  * The files of these messages, read now (beside the messages' other reads); the function it
  * returns puts them on the messages' DTOs.
@@ -215,6 +213,7 @@ export async function loadAttachments(ctx: AppContext, messages: ReadonlyArray<{
   };
 }
 
+/** Adds each message's files to it (one query for the lot). */
 export async function withAttachments<T extends MessageDto>(
   ctx: AppContext,
   messages: T[],

@@ -25,6 +25,8 @@ export const CHUNK_BYTES = 256 * 1024;
 /** Chunks fetched per round trip when reading (1 MB). */
 const READ_AHEAD = 4;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** An attachment id's shape (a uuid): what may go into a statement as it is (read()). */
+export const isAttachmentId = (id: string): boolean => UUID.test(id);
 
 /** At most `size` jobs at once; the rest wait their turn, first come first served. */
 class Slots {
@@ -101,7 +103,7 @@ export class PgBlobStore implements BlobStore {
   async *read(attachmentId: string, variant: Variant): AsyncIterable<Buffer> {
     // By COPY, as stored, not SELECT's hex text (src/core/db/copy-out.ts). COPY takes no
     // parameters, so only checked values go into the statement: a uuid, a variant, numbers.
-    if (!UUID.test(attachmentId)) throw new Error(`not an attachment id: ${attachmentId}`);
+    if (!isAttachmentId(attachmentId)) throw new Error(`not an attachment id: ${attachmentId}`);
     const which = `attachment_id = '${attachmentId}' AND variant = '${variant === 'thumb' ? 'thumb' : 'original'}'`;
     for (let from = 0; ; from += READ_AHEAD) {
       const rows = await copyOutColumn(
