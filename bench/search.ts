@@ -21,7 +21,7 @@ import { migrate } from '../src/core/db/migrate.js';
 import { startEmbeddedDatabase } from '../src/core/db/embedded.js';
 import { prepareSearch, searchMessages } from '../src/features/search/db.js';
 import { parseQuery } from '../src/features/search/query.js';
-import { readFileSync } from 'node:fs';
+import { cpuSecondsOf } from './proc.js';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -268,12 +268,8 @@ async function searches(db: pg.Pool) {
 
 /** CPU time (ms) a local process has used; undefined when the database runs elsewhere. */
 function cpuMs(pid: number): number | undefined {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10; // utime + stime, clock ticks of 10 ms
-  } catch {
-    return undefined;
-  }
+  const seconds = cpuSecondsOf(pid);
+  return seconds === undefined ? undefined : seconds * 1000;
 }
 
 interface InsertRun {

@@ -1,9 +1,9 @@
 // A throwaway database for the database-only benchmarks (bench/insert-cpu.ts,
 // bench/search-pending.ts): made on DATABASE_URL's server (default this machine's), migrated,
 // with users paired into direct conversations, and dropped when the benchmark ends.
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { migrate } from '../src/core/db/migrate.js';
+import { cpuSecondsOf } from './proc.js';
 
 const server = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -47,8 +47,7 @@ export async function withThrowawayDb(
   }
 }
 
-/** utime + stime of a process, in ms (Linux clock ticks of 10 ms): a backend's own CPU. */
+/** A backend's own CPU time so far, in ms (bench/proc.ts reads it; 0 once it is gone). */
 export function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  return (cpuSecondsOf(pid) ?? 0) * 1000;
 }
