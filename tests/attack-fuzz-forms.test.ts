@@ -506,7 +506,8 @@ describe('fuzzing the forms', () => {
             .set('x-csrf-token', token);
           expect(gone.status).toBe(200);
         }
-        before = await storedDigest(app.pool);
+        // Only taking an upload back out changed anything since `after`.
+        before = ok && c.upload && stored ? await storedDigest(app.pool) : after;
       }
       expect((await request(app.baseUrl).get('/healthz')).status).toBe(200);
       // The other conversation was never touched, and no file of the fuzzer's is left pending.

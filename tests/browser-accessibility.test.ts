@@ -86,7 +86,7 @@ describe.skipIf(!hasChromium)('accessibility (axe-core, WCAG 2.1 AA)', () => {
         for (const v of await violations(page)) found.push(`${path}: ${v}`);
       }
       expect(found).toEqual([]);
-    }, 60_000);
+    });
   }
 
   it('reflows at 400 % zoom: no sideways scroll, the composer in reach', async () => {
@@ -114,7 +114,7 @@ describe.skipIf(!hasChromium)('accessibility (axe-core, WCAG 2.1 AA)', () => {
         page.locator('#messages li.msg').filter({ hasText: 'Still readable at 400 %' }).count(),
       )
       .toBe(1);
-  }, 60_000);
+  });
 
   it('shows several messages of a conversation at 320 × 400 (400 % zoom)', async () => {
     const page = await pages.logIn(ann, { viewport: { width: 320, height: 400 } });

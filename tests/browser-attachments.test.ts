@@ -112,52 +112,45 @@ describe.skipIf(!hasChromium)('pictures and files in the browser', () => {
     await page.context().close();
   });
 
-  it(
-    'shows each file’s progress with Cancel, refuses a file too big before sending it',
-    { timeout: 60_000 },
-    async () => {
-      const page = await logIn(ann, PHONE);
-      app.ctx.attachments.maxBytes = 10 * 1024 * 1024;
-      // A slow connection (200 KB/s up), to see the upload in flight and cancel it midway.
-      const cdp = await page.context().newCDPSession(page);
-      await cdp.send('Network.enable');
-      await cdp.send('Network.emulateNetworkConditions', {
-        offline: false,
-        latency: 20,
-        downloadThroughput: -1,
-        uploadThroughput: 200 * 1024,
-      });
-      await page.getByLabel('Attach').setInputFiles(
-        [
-          { name: 'slow.pdf', mimeType: 'application/pdf', buffer: pdf(3_000_000) },
-          { name: 'huge.pdf', mimeType: 'application/pdf', buffer: pdf(10 * 1024 * 1024 + 1) },
-        ],
-        { timeout: 30_000 },
-      ); // 13 MB handed to the page through the protocol: slow on a busy machine
-      const uploads = page.getByRole('list', { name: 'Files to send' });
-      const bar = uploads.getByRole('progressbar', { name: 'Uploading slow.pdf' });
-      await expect
-        .poll(() => bar.evaluate((b: HTMLProgressElement) => b.value), { timeout: 15_000 })
-        .toBeGreaterThan(5);
-      await uploads.getByText('That file is too big: files can be at most 10 MB.').waitFor();
-      await shot(page, 'files-progress-phone');
-      // Cancelled midway: the server drops what it had stored of it.
-      await page.getByRole('button', { name: 'Cancel slow.pdf' }).click();
-      await page.getByRole('button', { name: 'Remove huge.pdf' }).click();
-      await expect.poll(() => uploads.isHidden()).toBe(true);
-      await expect
-        .poll(
-          async () =>
-            (
-              await app.pool.query(
-                `SELECT 1 FROM attachments WHERE name IN ('slow.pdf', 'huge.pdf')`,
-              )
-            ).rowCount,
-        )
-        .toBe(0);
-      await page.context().close();
-    },
-  );
+  it('shows each file’s progress with Cancel, refuses a file too big before sending it', async () => {
+    const page = await logIn(ann, PHONE);
+    app.ctx.attachments.maxBytes = 10 * 1024 * 1024;
+    // A slow connection (200 KB/s up), to see the upload in flight and cancel it midway.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 20,
+      downloadThroughput: -1,
+      uploadThroughput: 200 * 1024,
+    });
+    await page.getByLabel('Attach').setInputFiles(
+      [
+        { name: 'slow.pdf', mimeType: 'application/pdf', buffer: pdf(3_000_000) },
+        { name: 'huge.pdf', mimeType: 'application/pdf', buffer: pdf(10 * 1024 * 1024 + 1) },
+      ],
+      { timeout: 30_000 },
+    ); // 13 MB handed to the page through the protocol: slow on a busy machine
+    const uploads = page.getByRole('list', { name: 'Files to send' });
+    const bar = uploads.getByRole('progressbar', { name: 'Uploading slow.pdf' });
+    await expect
+      .poll(() => bar.evaluate((b: HTMLProgressElement) => b.value), { timeout: 15_000 })
+      .toBeGreaterThan(5);
+    await uploads.getByText('That file is too big: files can be at most 10 MB.').waitFor();
+    await shot(page, 'files-progress-phone');
+    // Cancelled midway: the server drops what it had stored of it.
+    await page.getByRole('button', { name: 'Cancel slow.pdf' }).click();
+    await page.getByRole('button', { name: 'Remove huge.pdf' }).click();
+    await expect.poll(() => uploads.isHidden()).toBe(true);
+    await expect
+      .poll(
+        async () =>
+          (await app.pool.query(`SELECT 1 FROM attachments WHERE name IN ('slow.pdf', 'huge.pdf')`))
+            .rowCount,
+      )
+      .toBe(0);
+    await page.context().close();
+  });
 
   it('attaches a file without JavaScript: the form posts it with the caption', async () => {
     const page = await logIn(bo, { ...DESKTOP, javaScriptEnabled: false });

@@ -10,6 +10,7 @@ import type { Page } from 'playwright-core';
 import { openChat, post, sendByForm, signUp, type TestApp, type TestUser } from './support/app.js';
 import { DESKTOP, PHONE, hasChromium } from './support/browser.js';
 import { uploaded, png } from './support/files.js';
+import { createGroup } from './support/groups.js';
 import { useBrowserPages } from './support/pages.js';
 import { sleep, until } from './support/wait.js';
 import { ask, cookieOf, openSocket } from './support/sockets.js';
@@ -181,13 +182,7 @@ describe.skipIf(!hasChromium)("a group's notification level in a browser", () =>
   beforeAll(async () => {
     const cy = await signUp(app, { displayName: 'Cy Moreno' });
     await openChat(ann, cy); // friends, so both are in the group without a request
-    const made = await post(
-      ann.agent,
-      '/groups',
-      { title: 'Kayak club', members: [bo.email, cy.email].join('\n') },
-      '/groups/new',
-    );
-    group = Number(/\/conversations\/(\d+)/.exec(String(made.headers.location))![1]);
+    group = await createGroup(ann, 'Kayak club', [bo, cy]);
   });
 
   async function choose(page: Page, level: string) {
@@ -225,7 +220,7 @@ describe.skipIf(!hasChromium)("a group's notification level in a browser", () =>
       await choose(page, 'All messages');
       // Left open on the group, this tab would read what the next test sends.
       await page.close();
-    }, 60_000); // a browser on a busy 2-core machine
+    });
   }
 
   it('a hidden tab set to "Only @mentions" notifies for a mention and not for the rest', async () => {
@@ -247,7 +242,7 @@ describe.skipIf(!hasChromium)("a group's notification level in a browser", () =>
       expect.objectContaining({ title: 'Ann Lee in Kayak club', body: '@Bo Park can you?' }),
     ]);
     await choose(page, 'All messages');
-  }, 60_000);
+  });
 
   it("the export's pages open in a browser from the unzipped folder: the list, a conversation, its picture", async () => {
     const picture = await uploaded(ann.agent, chatId, {

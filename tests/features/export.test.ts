@@ -368,7 +368,7 @@ describe('Download my data', () => {
       });
       req.on('response', (res) => {
         let n = 0;
-        let last: Buffer[] = [];
+        const last: Buffer[] = [];
         let kept = 0;
         res.on('data', (b: Buffer) => {
           n += b.length;
@@ -384,7 +384,6 @@ describe('Download my data', () => {
             tail: Buffer.concat(last),
           }),
         );
-        last = [];
         res.on('error', reject);
       });
       req.on('error', reject);

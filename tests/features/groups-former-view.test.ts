@@ -22,9 +22,7 @@ import {
 import { createGroup } from '../support/groups.js';
 import { downloadExport, unzip } from '../support/zip.js';
 import { listenForMemberChanges } from '../../src/features/conversations/member-events.js';
-import { withTransaction } from '../../src/core/db/pool.js';
-import { findMessages } from '../../src/features/search/db.js';
-import { parseQuery } from '../../src/features/search/query.js';
+import { findInScope, SCOPES } from '../support/search.js';
 
 let app: TestApp;
 let stopListening: () => Promise<void>;
@@ -149,17 +147,8 @@ describe('a former member sees each message as it was when they left', () => {
     expect(hits).toContain('keep me');
     expect(hits).not.toContain('secret');
     // The same through the text indexes, the SQL for someone in many conversations.
-    for (const smallScope of [1_000_000, 0]) {
-      const find = (q: string) =>
-        withTransaction(app.pool, (tx) =>
-          findMessages(tx, {
-            userId: cy.id,
-            q: parseQuery(q),
-            before: Number.MAX_SAFE_INTEGER,
-            limit: 21,
-            smallScope,
-          }),
-        );
+    for (const smallScope of [SCOPES.small, SCOPES.large]) {
+      const find = (q: string) => findInScope(app.pool, cy.id, q, smallScope);
       expect(await find('secret')).toEqual([]);
       const bodies = (await find('pelican')).map((r) => r.body).join('\n');
       expect(bodies).toContain('draft two');

@@ -8,12 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import webpush from 'web-push';
 import { post, signUp, startTestApp, type TestApp, type TestUser } from '../support/app.js';
 import { cookieOf } from '../support/sockets.js';
+import { PUSH_KEYS, PUSH_SERVICE } from '../support/fuzz.js';
 import { Pusher } from '../../src/features/notifications/pusher.js';
 
 const WORKER = readFileSync(new URL('../../public/sw.js', import.meta.url), 'utf8');
 const vapid = { ...webpush.generateVAPIDKeys(), subject: 'mailto:test@example.com' };
-const FCM = 'https://fcm.googleapis.com/fcm/send/';
-const keys = { p256dh: 'B'.repeat(87), auth: 'a'.repeat(22) };
+const FCM = PUSH_SERVICE;
+const keys = PUSH_KEYS;
 const bytesOf = (b64url: string) => Buffer.from(b64url, 'base64url');
 
 let app: TestApp;

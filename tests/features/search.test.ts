@@ -6,8 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openChat, sendByForm, signUp, startTestApp } from '../support/app.js';
 import type { TestApp, TestUser } from '../support/app.js';
 import { highlight, parseQuery } from '../../src/features/search/query.js';
-import { findMessages } from '../../src/features/search/db.js';
-import { withTransaction } from '../../src/core/db/pool.js';
+import { findInScope, SCOPES } from '../support/search.js';
 
 let app: TestApp;
 beforeAll(async () => {
@@ -34,16 +33,8 @@ function found(html: string): string[] {
  */
 async function searchBoth(u: TestUser, q: string): Promise<string[]> {
   const page = found((await search(u, q)).text);
-  for (const smallScope of [1_000_000, 0]) {
-    const rows = await withTransaction(app.pool, (tx) =>
-      findMessages(tx, {
-        userId: u.id,
-        q: parseQuery(q),
-        before: Number.MAX_SAFE_INTEGER,
-        limit: 21,
-        smallScope,
-      }),
-    );
+  for (const smallScope of [SCOPES.small, SCOPES.large]) {
+    const rows = await findInScope(app.pool, u.id, q, smallScope);
     expect(
       rows.map((r) => r.body),
       `${q} (${smallScope ? 'small' : 'large'})`,

@@ -148,16 +148,19 @@ export async function uploaded(
   return (res.body as { attachment: AttachmentDto }).attachment;
 }
 
+/** A superagent parser for a body wanted whole, as bytes. */
+export function asBytes(
+  res: { on(event: string, listener: (chunk: Buffer) => void): unknown },
+  cb: (err: Error | null, body: Buffer) => void,
+): void {
+  const parts: Buffer[] = [];
+  res.on('data', (c) => parts.push(c));
+  res.on('end', () => cb(null, Buffer.concat(parts)));
+}
+
 /** The whole body of a download, as bytes. */
 export async function download(agent: Agent, path: string) {
-  return agent
-    .get(path)
-    .buffer(true)
-    .parse((res, cb) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => cb(null, Buffer.concat(parts)));
-    });
+  return agent.get(path).buffer(true).parse(asBytes);
 }
 
 /**

@@ -356,7 +356,6 @@ export const ISSUE_16_RULES = {
     return (
       isEndpoint(endpoint) &&
       endpoint.startsWith(PUSH_SERVICE) &&
-      endpoint.length <= 1000 &&
       isKey(single(f, 'p256dh'), 80, 100) &&
       isKey(single(f, 'auth'), 16, 32) &&
       (old === undefined || isEndpoint(old))

@@ -1,6 +1,7 @@
 // Opening a zip in tests (yauzl: the reader by yazl's author, strict about entry names).
 import yauzl from 'yauzl';
 import { tokenFor, type TestUser } from './app.js';
+import { asBytes } from './files.js';
 
 export interface ZipEntry {
   name: string;
@@ -73,9 +74,5 @@ export async function downloadExport(u: TestUser) {
     .type('form')
     .send({ _csrf: token })
     .buffer(true)
-    .parse((res, cb) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => cb(null, Buffer.concat(parts)));
-    });
+    .parse(asBytes);
 }
