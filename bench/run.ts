@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import * as prettier from 'prettier';
+import { fillBusyInbox } from './busy-inbox.js';
 import { parseArgs, type BenchOptions } from './args.js';
 import {
   Cleanup,
@@ -271,7 +272,7 @@ async function main(): Promise<void> {
   ).rows;
 
   // 4. Users and conversations over HTTP.
-  const pageUsers = 51;
+  const pageUsers = 52; // the page user, its 50 friends, the busy inbox's user
   let t = Date.now();
   const users = await mapLimit(range(opts.users + pageUsers), 16, (i) => signUp(baseUrl, runId, i));
   const loadUsers = users.slice(0, opts.users);
@@ -284,7 +285,11 @@ async function main(): Promise<void> {
   log(`opened ${conversations.length} direct conversations in ${Date.now() - t} ms`);
 
   // The page user: 50 conversations (the inbox), one of them with 50 messages.
-  const [pageUser, ...friends] = users.slice(opts.users) as [BenchUser, ...BenchUser[]];
+  const [pageUser, busyUser, ...friends] = users.slice(opts.users) as [
+    BenchUser,
+    BenchUser,
+    ...BenchUser[],
+  ];
   const pageConversations = await mapLimit(friends, 8, (f) => openDirect(pageUser, f));
   const bigConversation = pageConversations[0]!;
   // Formatted (issue 15): bold, code, a link, a list; every fourth with reactions, every
@@ -309,6 +314,9 @@ async function main(): Promise<void> {
     postMessage(friends[i + 1]!, pageConversations[i + 1]!, `Hello from friend ${i + 1}`),
   );
   log('page data ready (50 conversations; one with 50 formatted messages, reactions, replies)');
+  // Issue 14's inbox: 200 conversations, 100 of them groups, 30 unread in each (bench/busy-inbox.ts).
+  await fillBusyInbox(db, busyUser.id, `Bench user ${busyUser.index}`);
+  log('busy inbox ready (200 conversations, 100 groups, 6,000 unread messages)');
 
   const tabSpecs = (count: number, relay: boolean): TabSpec[] =>
     range(count).map((i) => {
@@ -425,20 +433,24 @@ async function main(): Promise<void> {
 
   // 9. Page times, logged in as the page user: a warm-up, every page one request at a time
   // (with the database work per request when --db-stats), then each at concurrency 4.
-  const pageList = [
-    { page: 'conversation (50 messages)', path: `/conversations/${bigConversation}` },
-    { page: 'inbox (50 conversations)', path: '/' },
-  ];
   const timer = new PageTimer(baseUrl, pageUser.browser.cookie, 4);
+  const busyTimer = new PageTimer(baseUrl, busyUser.browser.cookie, 4);
+  const pageList = [
+    { page: 'conversation (50 messages)', path: `/conversations/${bigConversation}`, timer },
+    { page: 'inbox (50 conversations)', path: '/', timer },
+    // The newest 50 of 200 and "Show more conversations", then all 200 (three presses).
+    { page: 'inbox (200 conversations, 100 groups)', path: '/', timer: busyTimer },
+    { page: 'inbox, all 200 shown', path: '/?show=200', timer: busyTimer },
+  ];
   const pages: PageTiming[] = [];
   try {
-    for (const p of pageList) await timer.sequential(p.path, 10); // JIT, pool connections
+    for (const p of pageList) await p.timer.sequential(p.path, 10); // JIT, pool connections
     const counters = opts.dbStats ? dbCounters : undefined;
     if (counters) await sleep(11_000); // let the warm-up's counters arrive first
     let before = counters && (await counters());
     for (const p of pageList) {
       await appProbe.requests(); // forget the warm-up's and the last page's
-      const { samples, bytes } = await timer.sequential(p.path, opts.pageRequests);
+      const { samples, bytes } = await p.timer.sequential(p.path, opts.pageRequests);
       const inServer = await appProbe.requests();
       const server = inServer?.length ? Samples.of(inServer) : undefined;
       let db: PageTiming['db'] = null;
@@ -457,7 +469,8 @@ async function main(): Promise<void> {
         before = after;
       }
       pages.push({
-        ...p,
+        page: p.page,
+        path: p.path,
         bytes,
         sequential: {
           requests: samples.count,
@@ -478,9 +491,11 @@ async function main(): Promise<void> {
         },
       });
     }
-    for (const p of pages) p.concurrent = await timer.concurrent(p.path, opts.pageSeconds);
+    for (const [i, p] of pages.entries())
+      p.concurrent = await pageList[i]!.timer.concurrent(p.path, opts.pageSeconds);
   } finally {
     timer.close();
+    busyTimer.close();
   }
 
   // 10. Report.

@@ -5,6 +5,7 @@ import type { Page } from 'playwright-core';
 import { openChat, sendByForm, signUp, type TestUser } from './support/app.js';
 import { DESKTOP, PHONE, hasChromium } from './support/browser.js';
 import { useBrowserPages } from './support/pages.js';
+import { fillBusyInbox } from '../bench/busy-inbox.js';
 
 const pages = useBrowserPages();
 let ann: TestUser;
@@ -97,4 +98,63 @@ describe.skipIf(!hasChromium)('switching conversations on a desktop', () => {
       await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed),
     ).toBeUndefined();
   }, 30_000);
+});
+
+describe.skipIf(!hasChromium)('a list longer than 50 conversations', () => {
+  it('"Show more conversations" lengthens it in place, and it stays long while switching and when messages come', async () => {
+    const app = pages.app();
+    const dee = await signUp(app, { displayName: 'Dee Busy' });
+    const eve = await signUp(app, { displayName: 'Eve Live' });
+    const withEve = await openChat(dee, eve);
+    await sendByForm(eve, withEve, 'Hello Dee');
+    await fillBusyInbox(app.pool, dee.id, 'Dee Busy'); // 200 more, all newer than Eve's
+
+    const page = await pages.logIn(dee, DESKTOP);
+    const rows = page.locator('#inbox li.inbox-item');
+    const first = page.locator('#inbox li.inbox-item a').first();
+    await first.click(); // the newest conversation, opened in the right pane
+    await page.waitForURL((u) => /^\/conversations\/\d+$/.test(u.pathname));
+    await expect
+      .poll(() => page.evaluate(() => document.getElementById('log')?.classList.contains('live')))
+      .toBe(true);
+    expect(await rows.count()).toBe(50);
+    await page.evaluate(() => ((window as unknown as { stayed: boolean }).stayed = true));
+
+    await page.getByRole('link', { name: 'Show more conversations' }).click();
+    await expect.poll(() => rows.count()).toBe(100);
+    await pages.shot(page, 'inbox-show-more-desktop');
+    // The keyboard goes on where the new rows start; no page load happened.
+    expect(await page.evaluate(() => document.activeElement?.closest('li')?.id)).toBe(
+      'inbox-from-50',
+    );
+    expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(
+      true,
+    );
+
+    // A conversation from the second fifty opens beside it; the list keeps its 100 rows.
+    const far = rows.nth(70);
+    const farId = await far.getAttribute('data-conversation-id');
+    await far.locator('a').click();
+    await page.waitForURL((u) => u.pathname === `/conversations/${farId}`);
+    await expect
+      .poll(() => page.locator('#inbox [aria-current="page"]').getAttribute('href'))
+      .toBe(`/conversations/${farId}`);
+    await expect.poll(() => rows.count()).toBe(100);
+
+    // A message in the oldest conversation (Eve's, 201st) brings it to the top, live, and the
+    // list is read again at its length.
+    await sendByForm(eve, withEve, 'Still there, Dee?');
+    await expect.poll(() => rows.first().textContent()).toContain('Eve Live');
+    expect(await rows.count()).toBe(100);
+    expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(
+      true,
+    );
+
+    // On a phone the list is the home page; its end offers the same link.
+    const phone = await pages.logIn(dee, PHONE);
+    await phone.getByRole('link', { name: 'Show more conversations' }).scrollIntoViewIfNeeded();
+    await pages.shot(phone, 'inbox-show-more-phone');
+    await phone.getByRole('link', { name: 'Show more conversations' }).click();
+    await expect.poll(() => phone.locator('#inbox li.inbox-item').count()).toBe(100);
+  });
 });

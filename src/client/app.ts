@@ -32,9 +32,15 @@ function main() {
 
   const inbox = document.getElementById('inbox');
   // The inbox list is re-rendered by the server and swapped in: one source of truth.
+  // The list keeps its length: as many rows as "Show more conversations" asked for.
+  let focusRow: number | undefined; // after "Show more", the first new row takes the focus
   const refreshInbox = debounce(() => {
-    const active = document.getElementById('inbox')?.dataset.active;
-    void fetch(active ? `/inbox?active=${active}` : '/inbox', {
+    const list = document.getElementById('inbox');
+    const active = list?.dataset.active;
+    const query = new URLSearchParams();
+    if (active) query.set('active', active);
+    if (list?.dataset.show && list.dataset.show !== '50') query.set('show', list.dataset.show);
+    void fetch(query.size ? `/inbox?${query}` : '/inbox', {
       credentials: 'same-origin',
       headers: { accept: 'text/html' },
     })
@@ -55,9 +61,26 @@ function main() {
         if (requests) document.getElementById('requests')?.replaceWith(requests);
         localizeTimes(fresh);
         setUnread(Number((fresh as HTMLElement).dataset.unreadTotal ?? 0));
+        // "Show more conversations" was pressed: the keyboard goes on at the first new row.
+        if (focusRow !== undefined) fresh.querySelectorAll('a')[focusRow]?.focus();
+        focusRow = undefined;
       })
       .catch(() => undefined);
   }, 150);
+
+  // "Show more conversations" lengthens the list in place (without the script it is a page).
+  document.addEventListener('click', (e) => {
+    const link = (e.target as Element | null)?.closest?.('.inbox-more a');
+    const list = document.getElementById('inbox');
+    if (!link || !list || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey) return;
+    e.preventDefault();
+    const shown = Number(list.dataset.show ?? 50);
+    list.dataset.show = String(shown + 50);
+    focusRow = shown;
+    refreshInbox();
+  });
+  // The desktop's panes opened another conversation over a lengthened list (panes.ts).
+  document.addEventListener('inbox:stale', () => refreshInbox());
 
   const refresh = inbox ? refreshInbox : refreshCounts;
   socket.on('connect', refresh);

@@ -36,7 +36,15 @@ export function enablePaneSwitching(hooks: PaneHooks) {
       if (request.signal.aborted) return;
       hooks.leave();
       current.replaceWith(document.adoptNode(pane));
-      document.getElementById('inbox')?.replaceWith(document.adoptNode(list));
+      const shownList = document.getElementById('inbox');
+      if (shownList && shownList.dataset.show !== list.dataset.show) {
+        // "Show more conversations" made it longer than the page's: it stays, marks the new
+        // conversation, and is read again at its own length (app.ts).
+        markActive(shownList, pane.querySelector<HTMLElement>('#log')?.dataset.conversationId);
+        document.dispatchEvent(new Event('inbox:stale'));
+      } else {
+        shownList?.replaceWith(document.adoptNode(list));
+      }
       if (push) history.pushState({ pane: true }, '', href);
       shown = new URL(href, location.href).pathname;
       hooks.enter(doc.title);
@@ -67,4 +75,13 @@ export function enablePaneSwitching(hooks: PaneHooks) {
       location.reload();
     }
   });
+}
+
+function markActive(list: HTMLElement, id: string | undefined) {
+  if (!id) return;
+  list.dataset.active = id;
+  for (const a of list.querySelectorAll('a[aria-current]')) a.removeAttribute('aria-current');
+  list
+    .querySelector(`[data-conversation-id="${CSS.escape(id)}"] a`)
+    ?.setAttribute('aria-current', 'page');
 }

@@ -1,65 +1,30 @@
 // The inbox stays fast with groups in it (issue 14: 200 conversations, groups included,
 // ≤ 5 ms median on the server): the query with the member history rule, the last line's
-// sender and the "@" marker, timed on a realistic table.
+// sender and the "@" marker, timed on a realistic table. The home page lists the newest 50
+// and "Show more conversations" the rest, 50 at a time, with or without the script.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { signUp, startTestApp, type TestApp, type TestUser } from '../support/app.js';
 import { listInbox } from '../../src/features/conversations/db.js';
+import { fillBusyInbox } from '../../bench/busy-inbox.js';
 
 let app: TestApp;
+let me: TestUser;
 beforeAll(async () => {
   app = await startTestApp();
+  me = await signUp(app, { displayName: 'Person 1' });
 });
 afterAll(async () => {
   await app?.close();
 });
 
 it('lists 200 conversations (100 groups of 8, 100 direct), 30 messages each, in a few milliseconds', async () => {
-  const q = (sql: string, params: unknown[] = []) => app.pool.query(sql, params);
-  const { rows: users } = await q(
-    `INSERT INTO users (email, display_name, password_hash)
-     SELECT 'inbox' || g || '@example.com', 'Person ' || g, 'x' FROM generate_series(1, 108) g
-     RETURNING id`,
-  );
-  const ids = users.map((u: { id: number }) => Number(u.id));
-  const me = ids[0]!;
-  await q(
-    `WITH g AS (
-       INSERT INTO conversations (kind, title, created_by)
-       SELECT 'group', 'Group ' || n, $1 FROM generate_series(1, 100) n RETURNING id)
-     INSERT INTO conversation_members (conversation_id, user_id, role, history_from)
-     SELECT g.id, u, CASE WHEN u = $1 THEN 'owner' ELSE 'member' END, 0
-     FROM g, unnest($2::bigint[]) u`,
-    [me, ids.slice(0, 8)],
-  );
-  await q(
-    `WITH d AS (
-       INSERT INTO conversations (kind, direct_key, created_by)
-       SELECT 'direct', $1::bigint || ':' || o, $1::bigint FROM unnest($2::bigint[]) o
-       RETURNING id, direct_key)
-     INSERT INTO conversation_members (conversation_id, user_id)
-     SELECT d.id, x FROM d, LATERAL (VALUES ($1::bigint), (split_part(d.direct_key, ':', 2)::bigint)) v(x)`,
-    [me, ids.slice(8)],
-  );
-  await q(
-    `INSERT INTO messages (conversation_id, sender_id, client_id, body)
-     SELECT c.id, (SELECT user_id FROM conversation_members m WHERE m.conversation_id = c.id
-                   AND m.user_id <> $1 LIMIT 1), gen_random_uuid(),
-            CASE WHEN n % 10 = 0 THEN 'hey @Person 1 look' ELSE 'message ' || n END
-     FROM conversations c, generate_series(1, 30) n`,
-    [me],
-  );
-  await q(
-    `UPDATE conversations c SET last_message_id = x.id, last_message_at = x.created_at
-     FROM (SELECT DISTINCT ON (conversation_id) conversation_id, id, created_at FROM messages
-           ORDER BY conversation_id, id DESC) x WHERE x.conversation_id = c.id`,
-  );
-  await q('ANALYZE');
+  await fillBusyInbox(app.pool, me.id, 'Person 1');
 
   const times: number[] = [];
   let rows: Awaited<ReturnType<typeof listInbox>> = [];
   for (let i = 0; i < 25; i++) {
     const t0 = performance.now();
-    rows = await listInbox(app.pool, me, 200);
+    rows = await listInbox(app.pool, me.id, 200);
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
@@ -68,7 +33,7 @@ it('lists 200 conversations (100 groups of 8, 100 direct), 30 messages each, in 
   const page: number[] = [];
   for (let i = 0; i < 25; i++) {
     const t0 = performance.now();
-    await listInbox(app.pool, me);
+    await listInbox(app.pool, me.id);
     page.push(performance.now() - t0);
   }
   page.sort((a, b) => a - b);
@@ -76,6 +41,8 @@ it('lists 200 conversations (100 groups of 8, 100 direct), 30 messages each, in 
     `inbox of 200 conversations: median ${median.toFixed(2)} ms; the page's 50 rows: ${page[12]!.toFixed(2)} ms`,
   );
   expect(rows).toHaveLength(200);
+  expect(rows.filter((r) => r.kind === 'group')).toHaveLength(100);
+  expect(rows.every((r) => r.unread === 30)).toBe(true);
   const group = rows.find((r) => r.kind === 'group')!;
   expect(group.unread).toBe(30);
   expect(group.mentioned).toBe(true);
@@ -83,4 +50,52 @@ it('lists 200 conversations (100 groups of 8, 100 direct), 30 messages each, in 
   // The issue's target is 5 ms on a quiet machine (the figure is printed); under a full parallel
   // suite on 2 cores this reads 25 ms, so the bound here only catches a pathological plan.
   expect(median).toBeLessThan(100);
+});
+
+const rowsOf = (html: string) => html.match(/<li[^>]*class="inbox-item/g)?.length ?? 0;
+
+it('lists the newest 50 on the home page and the rest 50 at a time on "Show more conversations"', async () => {
+  const home = await me.agent.get('/');
+  expect(home.status).toBe(200);
+  expect(rowsOf(home.text)).toBe(50);
+  expect(home.text).toContain('<a href="/?show=100#inbox-from-50">Show more conversations</a>');
+
+  // Without the script the link is a page: 100 rows, back at the 51st.
+  const more = await me.agent.get('/?show=100');
+  expect(rowsOf(more.text)).toBe(100);
+  expect(more.text).toMatch(/<li id="inbox-from-50" class="inbox-item/);
+  expect(more.text).toContain('href="/?show=150#inbox-from-100"');
+  // Rows 1-50 of the longer list are the first page's, in the same order.
+  const order = (html: string) =>
+    [...html.matchAll(/data-conversation-id="(\d+)"/g)].map((m) => m[1]);
+  expect(order(more.text).slice(0, 50)).toEqual(order(home.text));
+
+  const all = await me.agent.get('/?show=200');
+  expect(rowsOf(all.text)).toBe(200);
+  expect(all.text).not.toContain('Show more conversations');
+
+  // The script's partial keeps the length it asks for, and marks the open conversation.
+  const active = order(home.text)[3]!;
+  const partial = await me.agent.get(`/inbox?show=150&active=${active}`);
+  expect(rowsOf(partial.text)).toBe(150);
+  expect(partial.text).toContain('data-show="150"');
+  expect(partial.text).toContain(`href="/conversations/${active}" aria-current="page"`);
+
+  // The desktop's left pane beside a conversation offers the same link.
+  const page = await me.agent.get(`/conversations/${active}`);
+  expect(page.status).toBe(200);
+  expect(page.text).toContain('Show more conversations');
+});
+
+it('answers a "show" that is not a count from 1 to 1000 with a 400 that says so', async () => {
+  for (const show of ['abc', '0', '1001', '5.5', '-1', '', '99999']) {
+    for (const path of ['/', '/inbox']) {
+      const res = await me.agent.get(path).query({ show });
+      expect(res.status, `${path}?show=${show}`).toBe(400);
+      expect(res.text).toContain('That &#34;show&#34; value is not a number of conversations');
+    }
+  }
+  const twice = await me.agent.get('/?show=100&show=150');
+  expect(twice.status).toBe(400);
+  expect((await me.agent.get('/?show=1')).text.match(/class="inbox-item/g)).toHaveLength(1);
 });

@@ -43,7 +43,7 @@ async function renderConversation(
   const me = userId(res);
   // The desktop's left pane and the quote being answered do not wait for the conversation:
   // each is the user's own (the inbox) or decides its own access (the quote).
-  const [view, replying, inbox] = await Promise.all([
+  const [view, replying, { inbox, more: inboxMore }] = await Promise.all([
     conversations.conversationView(ctx, me, id, opts.before, opts.around),
     opts.replyTo ? replyingTo(ctx, me, id, opts.replyTo) : undefined,
     conversations.inbox(ctx, me),
@@ -63,6 +63,7 @@ async function renderConversation(
     maxBody: MAX_BODY,
     online,
     inbox,
+    inboxMore,
     me,
     unread,
     fromElsewhere: opts.fromElsewhere ?? false,

@@ -63,13 +63,29 @@ export async function openDirect(ctx: AppContext, meId: number, input: unknown):
   return id;
 }
 
-export async function inbox(ctx: AppContext, meId: number) {
-  return conversations.listInbox(ctx.db, meId);
+/** Conversations the inbox lists at first; "Show more conversations" adds as many again. */
+export const INBOX_PAGE = 50;
+/** The most one request lists (`?show=`). */
+export const INBOX_MAX = 1000;
+
+/**
+ * The newest `show` conversations and whether older ones exist. One row more is read to know:
+ * a person with hundreds of conversations opens a list of 50, as fast as anyone's, and asks
+ * for the rest when they want it (the count and last line of each row cost per row).
+ */
+export async function inbox(ctx: AppContext, meId: number, show = INBOX_PAGE) {
+  const rows = await conversations.listInbox(ctx.db, meId, show + 1);
+  return { inbox: rows.slice(0, show), more: rows.length > show };
 }
 
 /** The inbox and the message requests ("Requests" on the home page), read together. */
-export async function inboxAndRequests(ctx: AppContext, meId: number) {
-  return conversations.listInboxAndRequests(ctx.db, meId);
+export async function inboxAndRequests(ctx: AppContext, meId: number, show = INBOX_PAGE) {
+  const { inbox, requests } = await conversations.listInboxAndRequests(ctx.db, meId, show + 1);
+  return {
+    inbox: inbox.slice(0, show),
+    more: inbox.length > show,
+    requests: requests.slice(0, show),
+  };
 }
 
 export async function conversationView(

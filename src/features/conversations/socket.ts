@@ -5,7 +5,7 @@ import * as conversations from './service.js';
 export function registerConversationEvents(socket: ChatSocket, ctx: AppContext): void {
   onEvent(socket, ctx, 'inbox:sync', async () => {
     ctx.limits.read.take(socket.data.userId);
-    const rows = await conversations.inbox(ctx, socket.data.userId);
+    const { inbox: rows } = await conversations.inbox(ctx, socket.data.userId);
     return { unread: rows.map((r) => ({ conversationId: r.id, unread: r.unread })) };
   });
 }
