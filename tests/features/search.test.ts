@@ -186,6 +186,83 @@ describe('matching and showing', () => {
     ]);
   });
 
+  it('finds short words as whole words, "or" and -exclusions as full-text search does, through the one trigram index', async () => {
+    const [cy, di] = [await signUp(app), await signUp(app)];
+    const c = await openChat(cy, di);
+    for (const body of [
+      'no way, ok?',
+      'nothing now, snow and a nose',
+      'I said NO.',
+      'is it ok',
+      'e-mail me at 9 or 10',
+      'okay then',
+    ])
+      await sendByForm(di, c, body);
+    expect(await searchBoth(cy, 'no')).toEqual(['I said NO.', 'no way, ok?']);
+    expect(await searchBoth(cy, 'ok')).toEqual(['is it ok', 'no way, ok?']);
+    expect(await searchBoth(cy, '"it ok"')).toEqual(['is it ok']);
+    expect(await searchBoth(cy, 'e 9')).toEqual(['e-mail me at 9 or 10']);
+    expect(await searchBoth(cy, 'no or it')).toEqual(['is it ok', 'I said NO.', 'no way, ok?']);
+    expect(await searchBoth(cy, 'no -way')).toEqual(['I said NO.']);
+    expect(await searchBoth(cy, 'a nose')).toEqual(['nothing now, snow and a nose']);
+  });
+
+  it('never misses a full-text match: every message websearch_to_tsquery matches is found, by either SQL', async () => {
+    const [cy, di] = [await signUp(app), await signUp(app)];
+    const c = await openChat(cy, di);
+    const bodies = [
+      'Read https://Example.org/a/b?x=1 and www.example.com now',
+      "it's a\\b, o'k? x-ray 1.5 v2 #7 and 42",
+      'mail Zoë.Lindqvist@example.net: café, straße, İstanbul',
+      'a b c d e — ¿qué? 日本語 テスト',
+      'the_under_score and CamelCase and ALL CAPS',
+      '/usr/local/bin ./a.out ~/x',
+    ];
+    for (const body of bodies) await sendByForm(di, c, body);
+    const queries = [
+      'a',
+      'b',
+      'x',
+      's',
+      'it',
+      'k',
+      'o',
+      'v2',
+      '7',
+      '1.5',
+      'x-ray',
+      'ray',
+      'https',
+      'example.org/a',
+      'zoë.lindqvist@example.net',
+      'café',
+      'İstanbul',
+      'qué',
+      '日本語',
+      'under',
+      'the_under_score',
+      'camelcase',
+      '/usr/local/bin',
+      'a.out',
+      '"a b"',
+      '"b c" or zz',
+      'zz or e',
+      '-zz a',
+    ];
+    for (const q of queries) {
+      const { rows } = await app.pool.query<{ body: string }>(
+        `SELECT body FROM messages WHERE conversation_id = $1
+           AND to_tsvector('simple', body) @@ websearch_to_tsquery('simple', $2) ORDER BY id DESC`,
+        [c, q],
+      );
+      for (const scope of [SCOPES.small, SCOPES.large]) {
+        const hits = (await findInScope(app.pool, cy.id, q, scope)).map((r) => r.body);
+        for (const { body } of rows)
+          expect(hits, `${q} (${scope ? 'small' : 'large'})`).toContain(body);
+      }
+    }
+  });
+
   it('highlights the matched words, escaping the message (never HTML from the database)', async () => {
     const res = await search(ann, 'kayak');
     expect(res.text).toContain(
