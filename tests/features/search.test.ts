@@ -5,6 +5,8 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openChat, sendByForm, signUp, startTestApp } from '../support/app.js';
 import type { TestApp, TestUser } from '../support/app.js';
+import { withTransaction } from '../../src/core/db/pool.js';
+import { prepareSearch } from '../../src/features/search/db.js';
 import { highlight, parseQuery } from '../../src/features/search/query.js';
 import { findInScope, SCOPES } from '../support/search.js';
 
@@ -260,6 +262,37 @@ describe('matching and showing', () => {
         for (const { body } of rows)
           expect(hits, `${q} (${scope ? 'small' : 'large'})`).toContain(body);
       }
+    }
+  });
+
+  it('finds short words, phrases and "or" through the trigram index, the only one (EXPLAIN)', async () => {
+    const [cy, di] = [await signUp(app), await signUp(app)];
+    const c = await openChat(cy, di);
+    // Enough messages that reading them all costs more than the index.
+    await app.pool.query(
+      `INSERT INTO messages (conversation_id, sender_id, client_id, body)
+       SELECT $1, $2, gen_random_uuid(), 'filler message number ' || g FROM generate_series(1, 5000) g`,
+      [c, di.id],
+    );
+    await sendByForm(di, c, 'ok, see you at the lake');
+    await app.pool.query('ANALYZE messages');
+    const { rows } = await app.pool.query<{ name: string }>(
+      `SELECT indexname AS name FROM pg_indexes WHERE tablename = 'messages' AND indexdef ~ 'gin'`,
+    );
+    expect(rows.map((r) => r.name)).toEqual(['messages_body_trgm_idx']);
+    for (const q of ['ok', '"see you"', 'ok or zz']) {
+      const plan = await withTransaction(app.pool, async (tx) => {
+        const s = await prepareSearch(tx, {
+          userId: cy.id,
+          q: parseQuery(q),
+          before: Number.MAX_SAFE_INTEGER,
+          limit: 21,
+          smallScope: SCOPES.large,
+        });
+        const { rows } = await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${s!.sql}`, s!.values);
+        return rows.map((r) => r['QUERY PLAN']).join('\n');
+      });
+      expect(plan, q).toContain('Bitmap Index Scan on messages_body_trgm_idx');
     }
   });
 
