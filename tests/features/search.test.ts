@@ -8,6 +8,8 @@ import type { TestApp, TestUser } from '../support/app.js';
 import { withTransaction } from '../../src/core/db/pool.js';
 import { prepareSearch } from '../../src/features/search/db.js';
 import { highlight, parseQuery } from '../../src/features/search/query.js';
+import { parseTsquery } from '../../src/features/search/tsquery.js';
+import { FORM_SPECIALS, STRINGS } from '../fixtures/hostile.js';
 import { findInScope, SCOPES } from '../support/search.js';
 
 let app: TestApp;
@@ -294,6 +296,34 @@ describe('matching and showing', () => {
       });
       expect(plan, q).toContain('Bitmap Index Scan on messages_body_trgm_idx');
     }
+  });
+
+  it('reads back every tsquery websearch_to_tsquery makes of hostile input (search/tsquery.ts)', async () => {
+    for (const q of [
+      ...STRINGS,
+      ...FORM_SPECIALS,
+      'a\\b',
+      "o'k",
+      '"a b" or -c (d | e) !f <-> g:*',
+      "'''",
+    ]) {
+      if (typeof q !== 'string' || q.includes('\u0000')) continue;
+      const { rows } = await app.pool.query<{ t: string }>(
+        `SELECT websearch_to_tsquery('simple', $1)::text AS t`,
+        [q],
+      );
+      expect(() => parseTsquery(rows[0]!.t), `${q} → ${rows[0]!.t}`).not.toThrow();
+    }
+    expect(parseTsquery("'it''s' & 'a\\\\b' | !'c' & 'd' <-> 'e'")).toEqual({
+      op: 'or',
+      left: { op: 'and', left: { op: 'word', word: "it's" }, right: { op: 'word', word: 'a\\b' } },
+      right: {
+        op: 'and',
+        left: { op: 'not', arg: { op: 'word', word: 'c' } },
+        right: { op: 'and', left: { op: 'word', word: 'd' }, right: { op: 'word', word: 'e' } },
+      },
+    });
+    expect(parseTsquery('')).toBeUndefined();
   });
 
   it('highlights the matched words, escaping the message (never HTML from the database)', async () => {
