@@ -36,6 +36,11 @@ const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(x
 
 await withThrowawayDb('chat_bench_pending', 200, async (url) => {
   const pool = new pg.Pool({ connectionString: url, max: 1 });
+  // Since migration 20261129101000 the migrations make the trigram index alone; this bench
+  // measured the two of 20261128233000, so it makes the words index again first.
+  await pool.query(
+    `CREATE INDEX IF NOT EXISTS messages_body_words_idx ON messages USING gin (to_tsvector('simple', body))`,
+  );
   // --no-index: the same without the two search indexes, for what they cost the writer at all.
   if (process.argv.includes('--no-index'))
     await pool.query('DROP INDEX messages_body_words_idx, messages_body_trgm_idx');

@@ -118,8 +118,8 @@ async function load(db: pg.Pool) {
     [USERS],
   );
   // Messages: 3–14 words, Zipf-like over the word list, a long tail of rare tokens, some URLs
-  // and email addresses. Loaded without the search indexes, which are then built in bulk.
-  await db.query('DROP INDEX messages_body_words_idx, messages_body_trgm_idx');
+  // and email addresses. Loaded without the search index, which is then built in bulk.
+  await db.query('DROP INDEX messages_body_trgm_idx');
   const words = WORDS;
   const chunk = 100_000;
   for (let done = 0; done < MESSAGES; done += chunk) {
@@ -147,31 +147,22 @@ async function load(db: pg.Pool) {
   await db.query(`UPDATE conversations c SET last_message_id = x.m
     FROM (SELECT conversation_id, max(id) m FROM messages GROUP BY 1) x WHERE x.conversation_id = c.id`);
   const loaded = Date.now() - t0;
-  const t1 = Date.now();
-  // One statement string: SET and the build run on the same connection.
-  await db.query(
-    `SET maintenance_work_mem = '256MB';
-     CREATE INDEX messages_body_words_idx ON messages USING gin (to_tsvector('simple', body))`,
-  );
-  const wordsIdx = Date.now() - t1;
   const t2 = Date.now();
+  // One statement string: SET and the build run on the same connection. The trigram index
+  // alone since migration 20261129101000 (it serves the full-text match too).
   await db.query(
     `SET maintenance_work_mem = '256MB';
      CREATE INDEX messages_body_trgm_idx ON messages USING gin (body gin_trgm_ops)`,
   );
   const trgmIdx = Date.now() - t2;
   await db.query('VACUUM ANALYZE');
-  const size = await db.query<{ t: string; w: string; g: string }>(
+  const size = await db.query<{ t: string; g: string }>(
     `SELECT pg_size_pretty(pg_table_size('messages')) t,
-            pg_size_pretty(pg_relation_size('messages_body_words_idx')) w,
             pg_size_pretty(pg_relation_size('messages_body_trgm_idx')) g`,
   );
-  log(
-    `loaded in ${(loaded / 1000).toFixed(0)} s; word index ${(wordsIdx / 1000).toFixed(0)} s, trigram index ${(trgmIdx / 1000).toFixed(0)} s`,
-  );
+  log(`loaded in ${(loaded / 1000).toFixed(0)} s; trigram index ${(trgmIdx / 1000).toFixed(0)} s`);
   return {
     loadSeconds: loaded / 1000,
-    wordsIndexSeconds: wordsIdx / 1000,
     trgmIndexSeconds: trgmIdx / 1000,
     sizes: size.rows[0]!,
   };
@@ -383,8 +374,8 @@ async function main() {
     let withRun: InsertRun | undefined;
     let withoutRun: InsertRun | undefined;
     if (!process.argv.includes('--no-inserts')) {
-      withRun = await insertRate(db, 'with the search indexes');
-      await db.query('DROP INDEX messages_body_words_idx, messages_body_trgm_idx');
+      withRun = await insertRate(db, 'with the search index');
+      await db.query('DROP INDEX messages_body_trgm_idx');
       withoutRun = await insertRate(db, 'without them');
     }
     const withIndexes = withRun?.perSecond ?? NaN;
@@ -425,9 +416,7 @@ async function main() {
           ? `; backend CPU per message ${withRun.cpuUsPerRow.toFixed(0)} µs with, ${withoutRun.cpuUsPerRow.toFixed(0)} µs without`
           : ''),
     );
-    console.log(
-      `sizes: table ${loaded.sizes.t}, word index ${loaded.sizes.w}, trigram index ${loaded.sizes.g}`,
-    );
+    console.log(`sizes: table ${loaded.sizes.t}, trigram index ${loaded.sizes.g}`);
     console.log(
       '\nplan of "kayaki" (part of a word) for the busiest user:\n  ' + search.plan.join('\n  '),
     );

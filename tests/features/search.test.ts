@@ -5,7 +5,11 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openChat, sendByForm, signUp, startTestApp } from '../support/app.js';
 import type { TestApp, TestUser } from '../support/app.js';
+import { withTransaction } from '../../src/core/db/pool.js';
+import { prepareSearch } from '../../src/features/search/db.js';
 import { highlight, parseQuery } from '../../src/features/search/query.js';
+import { parseTsquery } from '../../src/features/search/tsquery.js';
+import { FORM_SPECIALS, STRINGS } from '../fixtures/hostile.js';
 import { findInScope, SCOPES } from '../support/search.js';
 
 let app: TestApp;
@@ -184,6 +188,142 @@ describe('matching and showing', () => {
       'the flat whiteboard is back',
       'Flat white, tomorrow at nine',
     ]);
+  });
+
+  it('finds short words as whole words, "or" and -exclusions as full-text search does, through the one trigram index', async () => {
+    const [cy, di] = [await signUp(app), await signUp(app)];
+    const c = await openChat(cy, di);
+    for (const body of [
+      'no way, ok?',
+      'nothing now, snow and a nose',
+      'I said NO.',
+      'is it ok',
+      'e-mail me at 9 or 10',
+      'okay then',
+    ])
+      await sendByForm(di, c, body);
+    expect(await searchBoth(cy, 'no')).toEqual(['I said NO.', 'no way, ok?']);
+    expect(await searchBoth(cy, 'ok')).toEqual(['is it ok', 'no way, ok?']);
+    expect(await searchBoth(cy, '"it ok"')).toEqual(['is it ok']);
+    expect(await searchBoth(cy, 'e 9')).toEqual(['e-mail me at 9 or 10']);
+    expect(await searchBoth(cy, 'no or it')).toEqual(['is it ok', 'I said NO.', 'no way, ok?']);
+    expect(await searchBoth(cy, 'no -way')).toEqual(['I said NO.']);
+    expect(await searchBoth(cy, 'a nose')).toEqual(['nothing now, snow and a nose']);
+  });
+
+  it('never misses a full-text match: every message websearch_to_tsquery matches is found, by either SQL', async () => {
+    const [cy, di] = [await signUp(app), await signUp(app)];
+    const c = await openChat(cy, di);
+    const bodies = [
+      'Read https://Example.org/a/b?x=1 and www.example.com now',
+      "it's a\\b, o'k? x-ray 1.5 v2 #7 and 42",
+      'mail Zoë.Lindqvist@example.net: café, straße, İstanbul',
+      'a b c d e — ¿qué? 日本語 テスト',
+      'the_under_score and CamelCase and ALL CAPS',
+      '/usr/local/bin ./a.out ~/x',
+    ];
+    for (const body of bodies) await sendByForm(di, c, body);
+    const queries = [
+      'a',
+      'b',
+      'x',
+      's',
+      'it',
+      'k',
+      'o',
+      'v2',
+      '7',
+      '1.5',
+      'x-ray',
+      'ray',
+      'https',
+      'example.org/a',
+      'zoë.lindqvist@example.net',
+      'café',
+      'İstanbul',
+      'qué',
+      '日本語',
+      'under',
+      'the_under_score',
+      'camelcase',
+      '/usr/local/bin',
+      'a.out',
+      '"a b"',
+      '"b c" or zz',
+      'zz or e',
+      '-zz a',
+    ];
+    for (const q of queries) {
+      const { rows } = await app.pool.query<{ body: string }>(
+        `SELECT body FROM messages WHERE conversation_id = $1
+           AND to_tsvector('simple', body) @@ websearch_to_tsquery('simple', $2) ORDER BY id DESC`,
+        [c, q],
+      );
+      for (const scope of [SCOPES.small, SCOPES.large]) {
+        const hits = (await findInScope(app.pool, cy.id, q, scope)).map((r) => r.body);
+        for (const { body } of rows)
+          expect(hits, `${q} (${scope ? 'small' : 'large'})`).toContain(body);
+      }
+    }
+  });
+
+  it('finds short words, phrases and "or" through the trigram index, the only one (EXPLAIN)', async () => {
+    const [cy, di] = [await signUp(app), await signUp(app)];
+    const c = await openChat(cy, di);
+    // Enough messages that reading them all costs more than the index.
+    await app.pool.query(
+      `INSERT INTO messages (conversation_id, sender_id, client_id, body)
+       SELECT $1, $2, gen_random_uuid(), 'filler message number ' || g FROM generate_series(1, 5000) g`,
+      [c, di.id],
+    );
+    await sendByForm(di, c, 'ok, see you at the lake');
+    await app.pool.query('ANALYZE messages');
+    const { rows } = await app.pool.query<{ name: string }>(
+      `SELECT indexname AS name FROM pg_indexes WHERE tablename = 'messages' AND indexdef ~ 'gin'`,
+    );
+    expect(rows.map((r) => r.name)).toEqual(['messages_body_trgm_idx']);
+    for (const q of ['ok', '"see you"', 'ok or zz']) {
+      const plan = await withTransaction(app.pool, async (tx) => {
+        const s = await prepareSearch(tx, {
+          userId: cy.id,
+          q: parseQuery(q),
+          before: Number.MAX_SAFE_INTEGER,
+          limit: 21,
+          smallScope: SCOPES.large,
+        });
+        const { rows } = await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${s!.sql}`, s!.values);
+        return rows.map((r) => r['QUERY PLAN']).join('\n');
+      });
+      expect(plan, q).toContain('Bitmap Index Scan on messages_body_trgm_idx');
+    }
+  });
+
+  it('reads back every tsquery websearch_to_tsquery makes of hostile input (search/tsquery.ts)', async () => {
+    for (const q of [
+      ...STRINGS,
+      ...FORM_SPECIALS,
+      'a\\b',
+      "o'k",
+      '"a b" or -c (d | e) !f <-> g:*',
+      "'''",
+    ]) {
+      if (typeof q !== 'string' || q.includes('\u0000')) continue;
+      const { rows } = await app.pool.query<{ t: string }>(
+        `SELECT websearch_to_tsquery('simple', $1)::text AS t`,
+        [q],
+      );
+      expect(() => parseTsquery(rows[0]!.t), `${q} → ${rows[0]!.t}`).not.toThrow();
+    }
+    expect(parseTsquery("'it''s' & 'a\\\\b' | !'c' & 'd' <-> 'e'")).toEqual({
+      op: 'or',
+      left: { op: 'and', left: { op: 'word', word: "it's" }, right: { op: 'word', word: 'a\\b' } },
+      right: {
+        op: 'and',
+        left: { op: 'not', arg: { op: 'word', word: 'c' } },
+        right: { op: 'and', left: { op: 'word', word: 'd' }, right: { op: 'word', word: 'e' } },
+      },
+    });
+    expect(parseTsquery('')).toBeUndefined();
   });
 
   it('highlights the matched words, escaping the message (never HTML from the database)', async () => {

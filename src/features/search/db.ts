@@ -8,6 +8,7 @@ import {
 } from '../conversations/readable.js';
 import { containsPattern, MIN_SUBSTRING, type ParsedQuery } from './query.js';
 import { MESSAGE_SELECT, type MessageRow } from '../messages/db.js';
+import { neededWords, parseTsquery, type Needed, type TsNode } from './tsquery.js';
 
 export interface FoundRow {
   id: number;
@@ -37,13 +38,18 @@ export interface FoundRow {
 export function searchSql(
   q: ParsedQuery,
   scope: 'small' | 'large',
+  tsquery: string,
 ): { sql: string; params: unknown[] } {
-  // $1 user, $2 before, $3 query text, $4 limit, $5 conversation ids; then one pattern per term.
+  // $1 user, $2 before, $3 query text, $4 limit, $5 conversation ids; then one value per
+  // pattern or word (the same one once).
   const params: unknown[] = [];
-  const like = (term: string) => {
-    params.push(containsPattern(term));
+  const value = (v: string) => {
+    const at = params.indexOf(v);
+    if (at >= 0) return `$${at + 6}`;
+    params.push(v);
     return `$${params.length + 5}`;
   };
+  const like = (term: string) => value(containsPattern(term));
   // A phrase's pattern has trigrams across its spaces ("ee ", "  t", " to" in "coffee
   // tomorrow") that half of all messages have: the index looks for its words' patterns, each
   // a part of the phrase, and the phrase is then tested on those rows (IS TRUE: not an index
@@ -57,7 +63,42 @@ export function searchSql(
           .map(like)
       : [],
   }));
-  const excluded = q.excluded.map(like);
+  // Exclusions narrow the substring match only (the full-text match has them in $3): without
+  // one they would be values the statement never names, which PostgreSQL refuses (a 500).
+  const excluded = q.substringsSuffice || contains.length ? q.excluded.map(like) : [];
+  // The full-text match goes through the trigram index too (search/tsquery.ts): the words a
+  // match must hold, each found by the index, and then the match itself on those rows. A word
+  // of 1-2 characters is a whole word of the text (strict word similarity 1, prepareSearch);
+  // one without a letter or digit pg_trgm reads (show_trgm empty) asks nothing of the index.
+  // A tsquery this reader cannot follow (never seen; tests/features/search.test.ts feeds it
+  // the hostile strings) asks the index for nothing: slower, the same matches.
+  let tree: TsNode | undefined | 'unread';
+  try {
+    tree = parseTsquery(tsquery);
+  } catch {
+    tree = 'unread';
+  }
+  type NeededSql =
+    { like: string } | { word: string } | { all: NeededSql[] } | { any: NeededSql[] };
+  const toSql = (n: Needed): NeededSql =>
+    'word' in n
+      ? [...n.word].length >= MIN_SUBSTRING
+        ? { like: like(n.word) }
+        : { word: value(n.word) }
+      : 'all' in n
+        ? { all: n.all.map(toSql) }
+        : { any: n.any.map(toSql) };
+  // Only when the words are asked for (every value must appear in the statement).
+  const needed = !q.substringsSuffice && tree && tree !== 'unread' ? neededWords(tree) : 'anything';
+  const neededSql = needed !== 'anything' ? toSql(needed) : undefined;
+  const holds = (n: NeededSql, body: string): string =>
+    'like' in n
+      ? `${body} ILIKE ${n.like}`
+      : 'word' in n
+        ? `(${n.word}::text <<% ${body} OR show_trgm(${n.word}::text) = '{}')`
+        : 'all' in n
+          ? `(${n.all.map((x) => holds(x, body)).join(' AND ')})`
+          : `(${n.any.map((x) => holds(x, body)).join(' OR ')})`;
   const matching = (body: string) => {
     const parts = contains.map(({ whole, words }) =>
       words.length
@@ -66,7 +107,13 @@ export function searchSql(
     );
     const not = excluded.map((p) => `${body} NOT ILIKE ${p}`);
     const substring = [...parts, ...not].join(' AND ');
-    const words = `to_tsvector('simple', ${body}) @@ websearch_to_tsquery('simple', $3)`;
+    const match = `to_tsvector('simple', ${body}) @@ websearch_to_tsquery('simple', $3)`;
+    // No lexeme at all: websearch_to_tsquery is empty and matches nothing.
+    const words = !tree
+      ? 'false AND $3::text IS NOT NULL'
+      : neededSql
+        ? `${holds(neededSql, body)} AND ${match}`
+        : match;
     return q.substringsSuffice
       ? `(${substring} AND $3::text IS NOT NULL)`
       : parts.length
@@ -139,19 +186,23 @@ export async function prepareSearch(
   // The messages and their indexes are read from memory: a page costs about the same read
   // in order or not. At the default 4 the planner intersected a URL's 6 matches with all the
   // messages of a user in 500 conversations (5 ms) instead of reading those 6 rows.
-  await tx.query('SET LOCAL random_page_cost = 1.1');
-  const mine = await tx.query<{ ids: number[]; n: number }>(
+  // A word of 1-2 characters is found as a whole word: all its trigrams, blanks included.
+  await tx.query(
+    'SET LOCAL random_page_cost = 1.1; SET LOCAL pg_trgm.strict_word_similarity_threshold = 1',
+  );
+  const mine = await tx.query<{ ids: number[]; n: number; tsquery: string }>(
     `WITH mine AS (
        SELECT coalesce(array_agg(conversation_id), '{}') AS ids
        FROM (${readableConversations('$1')}) x)
      SELECT ids, (SELECT count(*)::int FROM (SELECT FROM messages m
-       WHERE m.conversation_id = ANY(mine.ids) LIMIT $2) s) AS n
+       WHERE m.conversation_id = ANY(mine.ids) LIMIT $2) s) AS n,
+       websearch_to_tsquery('simple', $3)::text AS tsquery
      FROM mine`,
-    [userId, smallScope + 1],
+    [userId, smallScope + 1, q.text],
   );
-  const { ids, n } = mine.rows[0]!;
+  const { ids, n, tsquery } = mine.rows[0]!;
   if (!ids.length) return undefined;
-  const { sql, params } = searchSql(q, n <= smallScope ? 'small' : 'large');
+  const { sql, params } = searchSql(q, n <= smallScope ? 'small' : 'large', tsquery);
   return { sql, values: [userId, before, q.text, limit, ids, ...params] };
 }
 

@@ -1,5 +1,6 @@
-// The search indexes' new entries, merged off the send path. Both are GIN indexes with
-// fastupdate (PostgreSQL's default): a message's words and trigrams go to a pending list, and
+// The search index's new entries, merged off the send path. It is a GIN index with fastupdate
+// (PostgreSQL's default; one index since migration 20261129101000, the trigrams, which also
+// serve the full-text match): a message's trigrams go to a pending list, and
 // the insert that finds the list over gin_pending_list_limit (4 MB) merges all of it inside
 // its own transaction, so one batch of senders waits for thousands of messages' index work
 // (a batch of 20 took up to 190-330 ms there instead of 2-5). Here a pool connection merges
@@ -7,11 +8,12 @@
 // only append. bench/search-pending.ts measured it: the writer's database CPU 85-93 µs a
 // message alone, 78-83 with this, the merging 11-12 µs beside it; the slowest batch 110-330
 // ms alone, 40-170 with it. (Entries straight into the index, fastupdate off, cost the writer
-// 210-270 µs a message; one two-column index instead of two cost the same as two.)
+// 210-270 µs a message; one two-column index instead of two cost the same as two.) Those
+// figures are of the two indexes before 20261129101000.
 import type { AppContext } from '../../core/context.js';
 import { isConnectionError } from '../../core/db/pool.js';
 
-const INDEXES = ['messages_body_words_idx', 'messages_body_trgm_idx'];
+const INDEXES = ['messages_body_trgm_idx'];
 
 /** Merges the lists every `everyMs` after messages were stored; 0 leaves it to PostgreSQL. */
 export function startMergingSearchIndexes(ctx: AppContext, everyMs: number): () => void {

@@ -1,0 +1,13 @@
+-- Message search with one GIN index instead of two (issue 16: the indexes kept message
+-- inserts 14 % under the rate without them, the budget is 10 %). The trigram index
+-- (messages_body_trgm_idx, migration 20261128233000) now also serves the full-text match:
+-- search/tsquery.ts reads websearch_to_tsquery's words back, the index finds the messages
+-- that hold each of them (ILIKE for 3+ characters, strict word similarity for shorter), and
+-- `to_tsvector('simple', body) @@ websearch_to_tsquery(...)` decides on those rows, as before.
+-- Each message then pays one index's entries and pending-list append instead of two
+-- (bench/search-index-cpu.ts, bench/search-flat-out.ts).
+--
+-- Rolling deploy: code before this one still finds the same messages without this index;
+-- its phrase, "or" and 1-2 character searches read messages instead of the index until
+-- every instance runs this version.
+DROP INDEX IF EXISTS messages_body_words_idx;
