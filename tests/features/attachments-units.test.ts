@@ -84,28 +84,76 @@ describe('types from the first bytes', () => {
   });
 });
 
+/** The rows of a binary COPY sent to a fake connection: each row's fields, as bytes. */
+function copiedRows(sent: Buffer[]): Buffer[][] {
+  const wire = Buffer.concat(sent);
+  const data: Buffer[] = [];
+  for (let at = 0; wire[at] === 0x64; at += 1 + wire.readInt32BE(at + 1))
+    data.push(wire.subarray(at + 5, at + 1 + wire.readInt32BE(at + 1)));
+  const copy = Buffer.concat(data);
+  const rows: Buffer[][] = [];
+  let at = 19; // signature, flags, header extension
+  for (;;) {
+    const fields = copy.readInt16BE(at);
+    at += 2;
+    if (fields === -1) return rows;
+    const row: Buffer[] = [];
+    for (let f = 0; f < fields; f++) {
+      const len = copy.readInt32BE(at);
+      row.push(copy.subarray(at + 4, at + 4 + len));
+      at += 4 + len;
+    }
+    rows.push(row);
+  }
+}
+
 describe('the byte store', () => {
   it('lets ten uploads at once hold a quarter of the pool for their chunks, so chat still gets a connection', async () => {
     let inFlight = 0;
     let most = 0;
-    const stored: number[] = [];
+    const stored: { id: string; n: number; bytes: number }[] = [];
+    let statements = 0;
+    const client = {
+      query(statement: {
+        submit(c: { query(sql: string): void }): void;
+        handleCopyInResponse(c: { stream: unknown }): void;
+        handleReadyForQuery(): void;
+      }) {
+        most = Math.max(most, ++inFlight);
+        statements++;
+        statement.submit({ query: () => undefined });
+        const sent: Buffer[] = [];
+        const stream = { cork() {}, uncork() {}, write: (b: Buffer) => sent.push(b) > 0 };
+        statement.handleCopyInResponse({ stream });
+        for (const [id, , n, data] of copiedRows(sent))
+          stored.push({ id: id!.toString('hex'), n: n!.readInt32BE(0), bytes: data!.length });
+        setTimeout(() => {
+          inFlight--;
+          statement.handleReadyForQuery();
+        }, 2);
+      },
+      release() {},
+    };
     const pool = {
       options: { max: 10 },
-      async query(_sql: string, params: unknown[]) {
-        most = Math.max(most, ++inFlight);
-        await new Promise((r) => setTimeout(r, 2));
-        inFlight--;
-        stored.push((params[3] as Buffer).length);
-        return { rows: [] };
-      },
+      connect: () => Promise.resolve(client),
     } as unknown as Pool;
     const store = new PgBlobStore(pool);
-    const file = () => [Buffer.alloc(CHUNK_BYTES * 3 + 5)];
+    const id = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+    // In pieces as a request brings them, one chunk and a bit more per statement's worth.
+    const file = () => Array.from({ length: 13 }, (_, k) => Buffer.alloc(k < 12 ? 65536 : 5, k));
     const sizes = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => store.write(`id${i}`, 'original', file())),
+      Array.from({ length: 10 }, (_, i) => store.write(id(i), 'original', file())),
     );
     expect(sizes).toEqual(Array(10).fill(CHUNK_BYTES * 3 + 5));
     expect(stored).toHaveLength(40);
+    expect(statements).toBe(10); // 1 MB a statement: this file's four chunks in one
+    expect(stored.filter((r) => r.id === id(3).replace(/-/g, '')).map((r) => r.bytes)).toEqual([
+      CHUNK_BYTES,
+      CHUNK_BYTES,
+      CHUNK_BYTES,
+      5,
+    ]);
     expect(most).toBe(2);
   });
 });

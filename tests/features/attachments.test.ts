@@ -278,10 +278,10 @@ describe('limits: nothing half-stored', () => {
     req.write(
       `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="half.pdf"\r\nContent-Type: application/pdf\r\n\r\n`,
     );
-    req.write(pdf(700 * 1024)); // more than two chunks stored before the cut
+    req.write(pdf(1300 * 1024)); // a first megabyte (four chunks, one statement) stored before the cut
     await until(
-      'two chunks stored',
-      async () => (await counts()).chunks >= before.chunks + 2,
+      'four chunks stored',
+      async () => (await counts()).chunks >= before.chunks + 4,
       5000,
     );
     req.destroy();
