@@ -43,7 +43,7 @@ export interface AppContext {
 
 export interface ContextOptions {
   config: Pick<Config, 'bcryptCost' | 'rateLimit' | 'writerLanes'> &
-    Partial<Pick<Config, 'groupMaxMembers' | 'attachments'>>;
+    Partial<Pick<Config, 'groupMaxMembers' | 'attachments' | 'uploadMbPerSecond'>>;
   db: Pool;
   logger: Logger;
   notify?: Notify;
@@ -67,7 +67,7 @@ export function createContext(opts: ContextOptions): AppContext {
     writer: new MessageWriter(opts.db, logger, { lanes: config.writerLanes }),
     members: new MemberCache(),
     groupMaxMembers: config.groupMaxMembers ?? 256,
-    files: new PgBlobStore(opts.db),
+    files: new PgBlobStore(opts.db, { mbPerSecond: config.uploadMbPerSecond ?? 0 }),
     attachments: { ...(config.attachments ?? DEFAULT_ATTACHMENT_LIMITS) },
     push: new Pusher(opts.db, notify, logger, { vapid: opts.vapid }),
     limits: {

@@ -4,6 +4,7 @@ import { cleanFileName, contentDisposition } from '../../src/features/attachment
 import { claimsPicture, isProgram, sniff } from '../../src/features/attachments/sniff.js';
 import { formatSize, typeLabel } from '../../src/shared/files.js';
 import { CHUNK_BYTES, PgBlobStore } from '../../src/features/attachments/storage.js';
+import { Pace } from '../../src/features/attachments/throttle.js';
 import type { Pool } from '../../src/core/db/pool.js';
 import { HTML_PAGE, pdf, png, SVG_WITH_SCRIPT } from '../support/files.js';
 
@@ -155,5 +156,29 @@ describe('the byte store', () => {
       5,
     ]);
     expect(most).toBe(2);
+  });
+});
+
+describe('the uploads’ pace', () => {
+  const MB = 1024 * 1024;
+
+  it('lets a burst go at once, then no more bytes a second than it is set to, in turn', async () => {
+    const pace = new Pace(20 * MB, MB); // 1 MB at once, then 1 MB every 50 ms
+    const t0 = performance.now();
+    const at: number[] = [];
+    await Promise.all(
+      [0, 1, 2, 3].map((i) => pace.take(MB).then(() => (at[i] = performance.now() - t0))),
+    );
+    expect(at[0]).toBeLessThan(20);
+    expect(at[1]).toBeGreaterThanOrEqual(45);
+    expect(at[3]).toBeGreaterThanOrEqual(145);
+    expect([...at].sort((a, b) => a - b)).toEqual(at); // first come, first served
+  });
+
+  it('does not pace at 0 B/s', async () => {
+    const none = new Pace(0, 0);
+    const t0 = performance.now();
+    for (let i = 0; i < 100; i++) await none.take(100 * MB);
+    expect(performance.now() - t0).toBeLessThan(50);
   });
 });

@@ -5,6 +5,7 @@
 import { copyInRows, type BinaryField } from '../../core/db/copy-in.js';
 import { copyOutColumn } from '../../core/db/copy-out.js';
 import type { Db, Pool } from '../../core/db/pool.js';
+import { Pace, Slots } from './throttle.js';
 
 export type Variant = 'original' | 'thumb';
 
@@ -35,26 +36,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** An attachment id's shape (a uuid): what may go into a statement as it is (read()). */
 export const isAttachmentId = (id: string): boolean => UUID.test(id);
 
-/** At most `size` jobs at once; the rest wait their turn, first come first served. */
-class Slots {
-  private busy = 0;
-  private waiting: (() => void)[] = [];
-  constructor(private readonly size: number) {}
-
-  async run<T>(job: () => Promise<T>): Promise<T> {
-    if (this.busy >= this.size) await new Promise<void>((r) => this.waiting.push(r));
-    else this.busy++;
-    try {
-      return await job();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.busy--;
-    }
-  }
-}
-
 export class PgBlobStore implements BlobStore {
+  /** MB/s for all uploads together (UPLOAD_MB_PER_SECOND), so chat keeps its CPU. */
+  private readonly pace: Pace;
   /**
    * Chunk inserts at once, for all uploads together: a quarter of the pool. Ten uploads each
    * holding a connection for their inserts left chat's writer waiting for one (queued p99
@@ -63,7 +47,12 @@ export class PgBlobStore implements BlobStore {
    */
   private readonly writing: Slots;
 
-  constructor(private readonly db: Pool) {
+  constructor(
+    private readonly db: Pool,
+    opts: { mbPerSecond?: number } = {},
+  ) {
+    // A statement's worth at once: a lone small upload never waits.
+    this.pace = new Pace((opts.mbPerSecond ?? 0) * 1024 * 1024, CHUNKS_PER_STATEMENT * CHUNK_BYTES);
     this.writing = new Slots(Math.max(1, Math.floor((db.options.max ?? 10) / 4)));
   }
 
@@ -81,16 +70,20 @@ export class PgBlobStore implements BlobStore {
     let rows: BinaryField[][] = [];
     let parts: Buffer[] = [];
     let held = 0;
+    let batched = 0;
     const endChunk = () => {
       const k = Buffer.allocUnsafe(4);
       k.writeInt32BE(n++, 0);
       rows.push([id, which, k, parts]);
+      batched += held;
       parts = [];
       held = 0;
     };
     const flush = async () => {
-      const batch = rows;
+      const [batch, bytes] = [rows, batched];
       rows = [];
+      batched = 0;
+      await this.pace.take(bytes);
       await this.writing.run(() =>
         copyInRows(
           this.db,
