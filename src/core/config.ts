@@ -6,6 +6,12 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/**
+ * 40 MB/s: ten 10 MB uploads at once take 2.5 s. Unpaced, binary COPY stores them in ~1 s
+ * and chat's p99 during them was worse than before COPY (bench:files, docs/ARCHITECTURE.md).
+ */
+export const DEFAULT_UPLOAD_MB_PER_SECOND = 40;
+
 const schema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -63,6 +69,13 @@ const schema = z
       .min(1024)
       .max(2 ** 50)
       .default(1024 ** 3),
+    // How fast all uploads together may store their bytes, in MB/s (0: as fast as they come).
+    // Chat goes first: an upload that is over its share waits and stops reading its request.
+    UPLOAD_MB_PER_SECOND: z.coerce
+      .number()
+      .min(0)
+      .max(100_000)
+      .default(DEFAULT_UPLOAD_MB_PER_SECOND),
     // Web Push (issue 16): the server's VAPID pair, base64url; made and kept in DATA_DIR if unset.
     VAPID_PUBLIC_KEY: z
       .string()
@@ -133,6 +146,8 @@ export interface Config {
   /** The most members a group may have. */
   groupMaxMembers: number;
   attachments: AttachmentLimits;
+  /** MB/s that all uploads together may store (0: unpaced); see storage.ts, Pace. */
+  uploadMbPerSecond: number;
   vapid: { publicKey: string | undefined; privateKey: string | undefined; subject: string };
 }
 
@@ -192,6 +207,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     sessionSweepMs: env.SESSION_CHECK_SECONDS * 1000,
     groupMaxMembers: env.GROUP_MAX_MEMBERS,
     attachments: { maxBytes: env.ATTACHMENT_MAX_BYTES, quotaBytes: env.ATTACHMENT_QUOTA_BYTES },
+    uploadMbPerSecond: env.UPLOAD_MB_PER_SECOND,
     vapid: {
       publicKey: env.VAPID_PUBLIC_KEY,
       privateKey: env.VAPID_PRIVATE_KEY,

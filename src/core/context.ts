@@ -1,6 +1,11 @@
 // The service context: built once by createContext() (server.ts, tests) and
 // handed to both the Express app and the socket server.
-import { DEFAULT_ATTACHMENT_LIMITS, type AttachmentLimits, type Config } from './config.js';
+import {
+  DEFAULT_ATTACHMENT_LIMITS,
+  DEFAULT_UPLOAD_MB_PER_SECOND,
+  type AttachmentLimits,
+  type Config,
+} from './config.js';
 import type { Logger } from './logger.js';
 import type { Pool } from './db/pool.js';
 import { Notify } from './realtime/notify.js';
@@ -43,7 +48,7 @@ export interface AppContext {
 
 export interface ContextOptions {
   config: Pick<Config, 'bcryptCost' | 'rateLimit' | 'writerLanes'> &
-    Partial<Pick<Config, 'groupMaxMembers' | 'attachments'>>;
+    Partial<Pick<Config, 'groupMaxMembers' | 'attachments' | 'uploadMbPerSecond'>>;
   db: Pool;
   logger: Logger;
   notify?: Notify;
@@ -67,7 +72,9 @@ export function createContext(opts: ContextOptions): AppContext {
     writer: new MessageWriter(opts.db, logger, { lanes: config.writerLanes }),
     members: new MemberCache(),
     groupMaxMembers: config.groupMaxMembers ?? 256,
-    files: new PgBlobStore(opts.db),
+    files: new PgBlobStore(opts.db, {
+      mbPerSecond: config.uploadMbPerSecond ?? DEFAULT_UPLOAD_MB_PER_SECOND,
+    }),
     attachments: { ...(config.attachments ?? DEFAULT_ATTACHMENT_LIMITS) },
     push: new Pusher(opts.db, notify, logger, { vapid: opts.vapid }),
     limits: {

@@ -4,6 +4,7 @@ import { cleanFileName, contentDisposition } from '../../src/features/attachment
 import { claimsPicture, isProgram, sniff } from '../../src/features/attachments/sniff.js';
 import { formatSize, typeLabel } from '../../src/shared/files.js';
 import { CHUNK_BYTES, PgBlobStore } from '../../src/features/attachments/storage.js';
+import { Pace } from '../../src/features/attachments/throttle.js';
 import type { Pool } from '../../src/core/db/pool.js';
 import { HTML_PAGE, pdf, png, SVG_WITH_SCRIPT } from '../support/files.js';
 
@@ -84,28 +85,100 @@ describe('types from the first bytes', () => {
   });
 });
 
+/** The rows of a binary COPY sent to a fake connection: each row's fields, as bytes. */
+function copiedRows(sent: Buffer[]): Buffer[][] {
+  const wire = Buffer.concat(sent);
+  const data: Buffer[] = [];
+  for (let at = 0; wire[at] === 0x64; at += 1 + wire.readInt32BE(at + 1))
+    data.push(wire.subarray(at + 5, at + 1 + wire.readInt32BE(at + 1)));
+  const copy = Buffer.concat(data);
+  const rows: Buffer[][] = [];
+  let at = 19; // signature, flags, header extension
+  for (;;) {
+    const fields = copy.readInt16BE(at);
+    at += 2;
+    if (fields === -1) return rows;
+    const row: Buffer[] = [];
+    for (let f = 0; f < fields; f++) {
+      const len = copy.readInt32BE(at);
+      row.push(copy.subarray(at + 4, at + 4 + len));
+      at += 4 + len;
+    }
+    rows.push(row);
+  }
+}
+
 describe('the byte store', () => {
   it('lets ten uploads at once hold a quarter of the pool for their chunks, so chat still gets a connection', async () => {
     let inFlight = 0;
     let most = 0;
-    const stored: number[] = [];
+    const stored: { id: string; n: number; bytes: number }[] = [];
+    let statements = 0;
+    const client = {
+      query(statement: {
+        submit(c: { query(sql: string): void }): void;
+        handleCopyInResponse(c: { stream: unknown }): void;
+        handleReadyForQuery(): void;
+      }) {
+        most = Math.max(most, ++inFlight);
+        statements++;
+        statement.submit({ query: () => undefined });
+        const sent: Buffer[] = [];
+        const stream = { cork() {}, uncork() {}, write: (b: Buffer) => sent.push(b) > 0 };
+        statement.handleCopyInResponse({ stream });
+        for (const [id, , n, data] of copiedRows(sent))
+          stored.push({ id: id!.toString('hex'), n: n!.readInt32BE(0), bytes: data!.length });
+        setTimeout(() => {
+          inFlight--;
+          statement.handleReadyForQuery();
+        }, 2);
+      },
+      release() {},
+    };
     const pool = {
       options: { max: 10 },
-      async query(_sql: string, params: unknown[]) {
-        most = Math.max(most, ++inFlight);
-        await new Promise((r) => setTimeout(r, 2));
-        inFlight--;
-        stored.push((params[3] as Buffer).length);
-        return { rows: [] };
-      },
+      connect: () => Promise.resolve(client),
     } as unknown as Pool;
     const store = new PgBlobStore(pool);
-    const file = () => [Buffer.alloc(CHUNK_BYTES * 3 + 5)];
+    const id = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+    // In pieces as a request brings them, one chunk and a bit more per statement's worth.
+    const file = () => Array.from({ length: 13 }, (_, k) => Buffer.alloc(k < 12 ? 65536 : 5, k));
     const sizes = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => store.write(`id${i}`, 'original', file())),
+      Array.from({ length: 10 }, (_, i) => store.write(id(i), 'original', file())),
     );
     expect(sizes).toEqual(Array(10).fill(CHUNK_BYTES * 3 + 5));
     expect(stored).toHaveLength(40);
+    expect(statements).toBe(10); // 1 MB a statement: this file's four chunks in one
+    expect(stored.filter((r) => r.id === id(3).replace(/-/g, '')).map((r) => r.bytes)).toEqual([
+      CHUNK_BYTES,
+      CHUNK_BYTES,
+      CHUNK_BYTES,
+      5,
+    ]);
     expect(most).toBe(2);
+  });
+});
+
+describe('the uploads’ pace', () => {
+  const MB = 1024 * 1024;
+
+  it('lets a burst go at once, then no more bytes a second than it is set to, in turn', async () => {
+    const pace = new Pace(20 * MB, MB); // 1 MB at once, then 1 MB every 50 ms
+    const t0 = performance.now();
+    const at: number[] = [];
+    await Promise.all(
+      [0, 1, 2, 3].map((i) => pace.take(MB).then(() => (at[i] = performance.now() - t0))),
+    );
+    expect(at[0]).toBeLessThan(20);
+    expect(at[1]).toBeGreaterThanOrEqual(45);
+    expect(at[3]).toBeGreaterThanOrEqual(145);
+    expect([...at].sort((a, b) => a - b)).toEqual(at); // first come, first served
+  });
+
+  it('does not pace at 0 B/s', async () => {
+    const none = new Pace(0, 0);
+    const t0 = performance.now();
+    for (let i = 0; i < 100; i++) await none.take(100 * MB);
+    expect(performance.now() - t0).toBeLessThan(50);
   });
 });

@@ -20,12 +20,12 @@ import {
   waitFor,
   type ClientSocket,
 } from '../support/sockets.js';
-import { until } from '../support/wait.js';
+import { sleep, until } from '../support/wait.js';
 import { download, pdf, phoneJpeg, png, upload, uploaded } from '../support/files.js';
 import type { MessageDto } from '../../src/shared/protocol.js';
 import { DEFAULT_ATTACHMENT_LIMITS } from '../../src/core/config.js';
 import { createUpload, deleteAttachment, sweep } from '../../src/features/attachments/db.js';
-import { CHUNK_BYTES } from '../../src/features/attachments/storage.js';
+import { CHUNK_BYTES, PgBlobStore } from '../../src/features/attachments/storage.js';
 import { copyOutColumn } from '../../src/core/db/copy-out.js';
 
 let app: TestApp;
@@ -278,10 +278,10 @@ describe('limits: nothing half-stored', () => {
     req.write(
       `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="half.pdf"\r\nContent-Type: application/pdf\r\n\r\n`,
     );
-    req.write(pdf(700 * 1024)); // more than two chunks stored before the cut
+    req.write(pdf(1300 * 1024)); // a first megabyte (four chunks, one statement) stored before the cut
     await until(
-      'two chunks stored',
-      async () => (await counts()).chunks >= before.chunks + 2,
+      'four chunks stored',
+      async () => (await counts()).chunks >= before.chunks + 4,
       5000,
     );
     req.destroy();
@@ -293,6 +293,54 @@ describe('limits: nothing half-stored', () => {
       },
       5000,
     );
+  });
+
+  it('an upload cut off while it waits for its pace leaves no row and no chunk behind', async () => {
+    const unpaced = app.ctx.files;
+    // 0.5 MB/s: the first megabyte goes at once, the second would wait two seconds.
+    app.ctx.files = new PgBlobStore(app.pool, { mbPerSecond: 0.5 });
+    try {
+      const before = await counts();
+      const token = await tokenFor(ann.agent, `/conversations/${chat}`);
+      const cookie = await cookieOf(ann.agent);
+      const boundary = 'pacedboundary';
+      const req = http.request(new URL(`${app.baseUrl}/conversations/${chat}/attachments`), {
+        method: 'POST',
+        headers: {
+          cookie,
+          'x-csrf-token': token,
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+          'content-length': String(5 * 1024 * 1024),
+        },
+      });
+      req.on('error', () => undefined);
+      req.write(
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="slow.pdf"\r\nContent-Type: application/pdf\r\n\r\n`,
+      );
+      req.write(pdf(2300 * 1024));
+      await until(
+        'the first megabyte stored',
+        async () => (await counts()).chunks >= before.chunks + 4,
+        5000,
+      );
+      await sleep(300); // the second megabyte is waiting its turn now
+      // The server reads the request again only when that turn comes, and then sees the cut
+      // (a paused socket is not read, so its end is not seen before): its turn is stored and
+      // removed with the rest.
+      req.destroy();
+      await until(
+        'the partial upload removed',
+        async () => {
+          const now = await counts();
+          return now.files === before.files && now.chunks === before.chunks;
+        },
+        6000,
+      );
+      await sleep(500);
+      expect(await counts()).toEqual(before);
+    } finally {
+      app.ctx.files = unpaced;
+    }
   });
 
   it('refuses an upload past the person’s storage quota', async () => {

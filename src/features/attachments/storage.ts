@@ -2,13 +2,19 @@
 // default, so the embedded start, Render and several instances work with no other service
 // and one backup holds everything. An S3-compatible store would implement the same three
 // methods (README, "Pictures and files": when to switch).
+import { copyInRows, type BinaryField } from '../../core/db/copy-in.js';
 import { copyOutColumn } from '../../core/db/copy-out.js';
 import type { Db, Pool } from '../../core/db/pool.js';
+import { Pace, Slots } from './throttle.js';
 
 export type Variant = 'original' | 'thumb';
 
 export interface BlobStore {
-  /** Stores the bytes in order; resolves with how many there were. Nothing is read twice into memory. */
+  /**
+   * Stores the bytes in order; resolves with how many there were. Nothing is read twice into
+   * memory: the source's buffers are handed on as they are, so it must not reuse them (a
+   * stream's chunks are the reader's).
+   */
   write(
     attachmentId: string,
     variant: Variant,
@@ -22,32 +28,17 @@ export interface BlobStore {
 
 /** 256 KB: big enough that a 10 MB file is 40 rows, small enough that memory stays flat. */
 export const CHUNK_BYTES = 256 * 1024;
+/** Chunks stored per statement (1 MB): one COPY and one commit, not four. */
+const CHUNKS_PER_STATEMENT = 4;
 /** Chunks fetched per round trip when reading (1 MB). */
 const READ_AHEAD = 4;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** An attachment id's shape (a uuid): what may go into a statement as it is (read()). */
 export const isAttachmentId = (id: string): boolean => UUID.test(id);
 
-/** At most `size` jobs at once; the rest wait their turn, first come first served. */
-class Slots {
-  private busy = 0;
-  private waiting: (() => void)[] = [];
-  constructor(private readonly size: number) {}
-
-  async run<T>(job: () => Promise<T>): Promise<T> {
-    if (this.busy >= this.size) await new Promise<void>((r) => this.waiting.push(r));
-    else this.busy++;
-    try {
-      return await job();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.busy--;
-    }
-  }
-}
-
 export class PgBlobStore implements BlobStore {
+  /** MB/s for all uploads together (UPLOAD_MB_PER_SECOND), so chat keeps its CPU. */
+  private readonly pace: Pace;
   /**
    * Chunk inserts at once, for all uploads together: a quarter of the pool. Ten uploads each
    * holding a connection for their inserts left chat's writer waiting for one (queued p99
@@ -56,7 +47,12 @@ export class PgBlobStore implements BlobStore {
    */
   private readonly writing: Slots;
 
-  constructor(private readonly db: Pool) {
+  constructor(
+    private readonly db: Pool,
+    opts: { mbPerSecond?: number } = {},
+  ) {
+    // A statement's worth at once: a lone small upload never waits.
+    this.pace = new Pace((opts.mbPerSecond ?? 0) * 1024 * 1024, CHUNKS_PER_STATEMENT * CHUNK_BYTES);
     this.writing = new Slots(Math.max(1, Math.floor((db.options.max ?? 10) / 4)));
   }
 
@@ -65,19 +61,34 @@ export class PgBlobStore implements BlobStore {
     variant: Variant,
     source: AsyncIterable<Buffer> | Iterable<Buffer>,
   ) {
+    const id = Buffer.from(attachmentId.replace(/-/g, ''), 'hex');
+    if (!isAttachmentId(attachmentId) || id.length !== 16)
+      throw new Error(`not an attachment id: ${attachmentId}`);
+    const which = Buffer.from(variant === 'thumb' ? 'thumb' : 'original');
     let n = 0;
     let total = 0;
+    let rows: BinaryField[][] = [];
     let parts: Buffer[] = [];
     let held = 0;
-    const flush = async () => {
-      const data = Buffer.concat(parts, held); // a copy: the source may reuse its buffers
+    let batched = 0;
+    const endChunk = () => {
+      const k = Buffer.allocUnsafe(4);
+      k.writeInt32BE(n++, 0);
+      rows.push([id, which, k, parts]);
+      batched += held;
       parts = [];
       held = 0;
-      const k = n++;
+    };
+    const flush = async () => {
+      const [batch, bytes] = [rows, batched];
+      rows = [];
+      batched = 0;
+      await this.pace.take(bytes);
       await this.writing.run(() =>
-        this.db.query(
-          'INSERT INTO attachment_chunks (attachment_id, variant, n, data) VALUES ($1, $2, $3, $4)',
-          [attachmentId, variant, k, data],
+        copyInRows(
+          this.db,
+          'COPY attachment_chunks (attachment_id, variant, n, data) FROM STDIN (FORMAT binary)',
+          batch,
         ),
       );
     };
@@ -89,14 +100,16 @@ export class PgBlobStore implements BlobStore {
         parts.push(rest.subarray(0, take));
         held += take;
         rest = rest.subarray(take);
-        await flush();
+        endChunk();
+        if (rows.length === CHUNKS_PER_STATEMENT) await flush();
       }
       if (rest.length) {
         parts.push(rest);
         held += rest.length;
       }
     }
-    if (held) await flush();
+    if (held) endChunk();
+    if (rows.length) await flush();
     return total;
   }
 
