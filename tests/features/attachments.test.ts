@@ -259,13 +259,12 @@ describe('limits: nothing half-stored', () => {
     expect(after.chunks).toBe(before.chunks + 2);
   });
 
-  it('an upload cut off midway leaves no row and no chunk behind', async () => {
-    const before = await counts();
+  /** An upload of a 5 MB file by Ann that has sent its head: the test writes the rest, or not. */
+  async function startUpload(filename: string): Promise<http.ClientRequest> {
     const token = await tokenFor(ann.agent, `/conversations/${chat}`);
     const cookie = await cookieOf(ann.agent);
     const boundary = 'cutoffboundary';
-    const url = new URL(`${app.baseUrl}/conversations/${chat}/attachments`);
-    const req = http.request(url, {
+    const req = http.request(new URL(`${app.baseUrl}/conversations/${chat}/attachments`), {
       method: 'POST',
       headers: {
         cookie,
@@ -276,8 +275,14 @@ describe('limits: nothing half-stored', () => {
     });
     req.on('error', () => undefined);
     req.write(
-      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="half.pdf"\r\nContent-Type: application/pdf\r\n\r\n`,
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: application/pdf\r\n\r\n`,
     );
+    return req;
+  }
+
+  it('an upload cut off midway leaves no row and no chunk behind', async () => {
+    const before = await counts();
+    const req = await startUpload('half.pdf');
     req.write(pdf(1300 * 1024)); // a first megabyte (four chunks, one statement) stored before the cut
     await until(
       'four chunks stored',
@@ -301,22 +306,7 @@ describe('limits: nothing half-stored', () => {
     app.ctx.files = new PgBlobStore(app.pool, { mbPerSecond: 0.5 });
     try {
       const before = await counts();
-      const token = await tokenFor(ann.agent, `/conversations/${chat}`);
-      const cookie = await cookieOf(ann.agent);
-      const boundary = 'pacedboundary';
-      const req = http.request(new URL(`${app.baseUrl}/conversations/${chat}/attachments`), {
-        method: 'POST',
-        headers: {
-          cookie,
-          'x-csrf-token': token,
-          'content-type': `multipart/form-data; boundary=${boundary}`,
-          'content-length': String(5 * 1024 * 1024),
-        },
-      });
-      req.on('error', () => undefined);
-      req.write(
-        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="slow.pdf"\r\nContent-Type: application/pdf\r\n\r\n`,
-      );
+      const req = await startUpload('slow.pdf');
       req.write(pdf(2300 * 1024));
       await until(
         'the first megabyte stored',
