@@ -85,6 +85,12 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
   });
 
+  it('UPLOAD_MB_PER_SECOND is 40 unless set; 0 turns the pace off', () => {
+    expect(loadConfig({}).uploadMbPerSecond).toBe(40);
+    expect(loadConfig({ UPLOAD_MB_PER_SECOND: '0' }).uploadMbPerSecond).toBe(0);
+    expect(loadConfig({ UPLOAD_MB_PER_SECOND: '2.5' }).uploadMbPerSecond).toBe(2.5);
+  });
+
   it('an explicit SOCKET_ADAPTER wins over the REDIS_URL default', () => {
     expect(loadConfig({ REDIS_URL: 'redis://localhost:6379' }).socketAdapter).toBe('redis');
     expect(
@@ -115,6 +121,9 @@ describe('configuration from the environment', () => {
     ['RATE_LIMIT', 'maybe'],
     ['SEARCH_INDEX_MERGE_MS', '-5'],
     ['SEARCH_INDEX_MERGE_MS', 'often'],
+    ['UPLOAD_MB_PER_SECOND', '0.04'],
+    ['UPLOAD_MB_PER_SECOND', '-1'],
+    ['UPLOAD_MB_PER_SECOND', 'fast'],
   ])('%s=%j is refused with a message that names the variable', (name, value) => {
     const problems = problemsWith({ [name]: value });
     expect(problems).toHaveLength(1);

@@ -32,14 +32,16 @@ function main() {
 
   const inbox = document.getElementById('inbox');
   // The inbox list is re-rendered by the server and swapped in: one source of truth.
-  // The list keeps its length: as many rows as "Show more conversations" asked for.
+  // The list keeps its length: as many rows as "Show more conversations" asked for. That
+  // length lives here, not only on the list, which any answer (an older one too) replaces.
+  let wantedShow = inbox?.dataset.show ?? '50';
   let focusRow: number | undefined; // after "Show more", the first new row takes the focus
   const refreshInbox = debounce(() => {
     const list = document.getElementById('inbox');
     const active = list?.dataset.active;
     const query = new URLSearchParams();
     if (active) query.set('active', active);
-    if (list?.dataset.show && list.dataset.show !== '50') query.set('show', list.dataset.show);
+    if (wantedShow !== '50') query.set('show', wantedShow);
     void fetch(query.size ? `/inbox?${query}` : '/inbox', {
       credentials: 'same-origin',
       headers: { accept: 'text/html' },
@@ -53,14 +55,16 @@ function main() {
         if (current.dataset.active !== active) return refreshInbox();
         const tpl = document.createElement('template');
         tpl.innerHTML = html.trim();
-        const fresh = tpl.content.firstElementChild;
+        const fresh = tpl.content.firstElementChild as HTMLElement | null;
         if (!fresh) return;
+        // An answer asked for before "Show more" was pressed: ask again at the new length.
+        if (fresh.dataset.show !== wantedShow) return refreshInbox();
         current.replaceWith(fresh);
         // Message requests sit beside the inbox and change with it.
         const requests = tpl.content.getElementById('requests');
         if (requests) document.getElementById('requests')?.replaceWith(requests);
         localizeTimes(fresh);
-        setUnread(Number((fresh as HTMLElement).dataset.unreadTotal ?? 0));
+        setUnread(Number(fresh.dataset.unreadTotal ?? 0));
         // "Show more conversations" was pressed: the keyboard goes on at the first new row.
         if (focusRow !== undefined) fresh.querySelectorAll('a')[focusRow]?.focus();
         focusRow = undefined;
@@ -70,13 +74,16 @@ function main() {
 
   // "Show more conversations" lengthens the list in place (without the script it is a page).
   document.addEventListener('click', (e) => {
-    const link = (e.target as Element | null)?.closest?.('.inbox-more a');
+    const link = (e.target as Element | null)?.closest?.<HTMLAnchorElement>('.inbox-more a');
     const list = document.getElementById('inbox');
-    if (!link || !list || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey) return;
+    if (!link || !list || e.defaultPrevented || e.button !== 0) return;
+    if (e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return; // a new tab or window
+    // The server says how many the longer list shows (at most 1000, then no link).
+    const next = new URL(link.href).searchParams.get('show');
+    if (!next) return;
     e.preventDefault();
-    const shown = Number(list.dataset.show ?? 50);
-    list.dataset.show = String(shown + 50);
-    focusRow = shown;
+    focusRow = list.querySelectorAll('li.inbox-item').length;
+    wantedShow = list.dataset.show = next;
     refreshInbox();
   });
   // The desktop's panes opened another conversation over a lengthened list (panes.ts).

@@ -71,10 +71,11 @@ const schema = z
       .default(1024 ** 3),
     // How fast all uploads together may store their bytes, in MB/s (0: as fast as they come).
     // Chat goes first: an upload that is over its share waits and stops reading its request.
+    // Below 1 MB/s a typo ("0.04") would make each megabyte wait 25 s: 0 or at least 1.
     UPLOAD_MB_PER_SECOND: z.coerce
       .number()
-      .min(0)
       .max(100_000)
+      .refine((n) => n === 0 || n >= 1, 'must be 0 (no pace) or at least 1 (MB a second)')
       .default(DEFAULT_UPLOAD_MB_PER_SECOND),
     // Web Push (issue 16): the server's VAPID pair, base64url; made and kept in DATA_DIR if unset.
     VAPID_PUBLIC_KEY: z

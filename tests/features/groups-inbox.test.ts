@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { signUp, startTestApp, type TestApp, type TestUser } from '../support/app.js';
 import { listInbox } from '../../src/features/conversations/db.js';
 import { fillBusyInbox } from '../../bench/busy-inbox.js';
+import { nextShow } from '../../src/features/conversations/service.js';
 
 let app: TestApp;
 let me: TestUser;
@@ -85,6 +86,14 @@ it('lists the newest 50 on the home page and the rest 50 at a time on "Show more
   const page = await me.agent.get(`/conversations/${active}`);
   expect(page.status).toBe(200);
   expect(page.text).toContain('Show more conversations');
+});
+
+it('offers more 50 at a time and never past 1000, the most one page lists', () => {
+  expect(nextShow(51, 50)).toBe(100);
+  expect(nextShow(50, 50)).toBeUndefined(); // exactly 50: nothing older
+  expect(nextShow(74, 73)).toBe(123);
+  expect(nextShow(981, 980)).toBe(1000);
+  expect(nextShow(1001, 1000)).toBeUndefined(); // search finds the rest
 });
 
 it('answers a "show" that is not a count from 1 to 1000 with a 400 that says so', async () => {

@@ -5,7 +5,7 @@
 // several rows make one statement. CPU per MB stored, ten 10 MB files (bench/store-cpu.ts,
 // embedded PostgreSQL 17, 3 rounds alternated at a load of 5.3): app 1.7-2.2 -> 0.5-0.9 ms,
 // PostgreSQL 4.6-5.5 -> 3.6-5.5 ms (at a load of 2.5-3: 4.0-7.0 -> 3.2-3.8 ms).
-import type { Pool } from './pool.js';
+import { connectionGone, type Pool } from './pool.js';
 
 /** One field of a row, already in PostgreSQL's binary form: one Buffer, or pieces in order. */
 export type BinaryField = Buffer | readonly Buffer[];
@@ -38,7 +38,7 @@ function send(s: Stream, parts: Buffer[]): void {
 /**
  * Runs `sql` (a COPY … FROM STDIN (FORMAT binary) naming the rows' columns in order) with
  * these rows, in one statement (its own transaction unless the pool's client is in one).
- * Resolves with the number of rows stored; rejects with the server's error, and then nothing
+ * Resolves once the rows are stored; rejects with the server's error, and then nothing
  * of this statement was stored. COPY takes no bind parameters: every value is a row's field.
  * The fields' buffers are handed to the socket: the caller must not change them afterwards.
  */
@@ -78,9 +78,9 @@ export async function copyInRows(
         handleCommandComplete() {},
         // The last call either way (the client forgets the statement on an error; the server
         // drops the rest of the COPY's data). An error from the server leaves the connection
-        // usable; any other means it is gone.
+        // usable, unless FATAL; any other means it is gone.
         handleError(err: Error) {
-          if (!('severity' in err)) broken = err;
+          if (connectionGone(err)) broken = err;
           reject(err);
         },
         handleReadyForQuery() {

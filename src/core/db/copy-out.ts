@@ -3,7 +3,7 @@
 // the bytes on the wire, hex-encoded by PostgreSQL and decoded again here: a 10 MB file cost
 // ~12 ms of CPU per MB between the two (embedded PostgreSQL 17), the download's ceiling. COPY's
 // binary rows arrive as raw CopyData messages: ~1.8 ms per MB (bench/files.ts).
-import type { Pool } from './pool.js';
+import { connectionGone, type Pool } from './pool.js';
 
 /**
  * Runs a COPY … TO STDOUT (FORMAT binary) whose rows have one non-null bytea column and
@@ -40,9 +40,9 @@ export async function copyOutColumn(pool: Pool, sql: string): Promise<Buffer[]> 
         },
         handleCommandComplete() {},
         // The last call either way (the client forgets the statement on an error). An error
-        // from the server leaves the connection usable; any other means it is gone.
+        // from the server leaves the connection usable, unless FATAL; any other means it is gone.
         handleError(err: Error) {
-          if (!('severity' in err)) broken = err;
+          if (connectionGone(err)) broken = err;
           settle(err);
         },
         handleReadyForQuery() {

@@ -51,6 +51,16 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
 }
 
 /** The database went away (restart, network): worth a retry, not a bug. */
+/**
+ * Whether a statement's error left its connection unusable (to be thrown away, not pooled):
+ * any error that is not the server's (the socket's), or the server's FATAL or PANIC, after
+ * which it closes the session (an administrator's shutdown, 57P01, say).
+ */
+export function connectionGone(err: Error): boolean {
+  const severity = (err as { severity?: unknown }).severity;
+  return severity === undefined || severity === 'FATAL' || severity === 'PANIC';
+}
+
 export function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   if (!e) return false;

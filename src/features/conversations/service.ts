@@ -69,21 +69,26 @@ export const INBOX_PAGE = 50;
 export const INBOX_MAX = 1000;
 
 /**
- * The newest `show` conversations and whether older ones exist. One row more is read to know:
- * a person with hundreds of conversations opens a list of 50, as fast as anyone's, and asks
- * for the rest when they want it (the count and last line of each row cost per row).
+ * The newest `show` conversations and, when older ones exist, the `show` that lists more
+ * ("Show more conversations"; none past INBOX_MAX). One row more is read to know: a person
+ * with hundreds of conversations opens a list of 50, as fast as anyone's, and asks for the
+ * rest when they want it (the count and last line of each row cost per row).
  */
 export async function inbox(ctx: AppContext, meId: number, show = INBOX_PAGE) {
   const rows = await conversations.listInbox(ctx.db, meId, show + 1);
-  return { inbox: rows.slice(0, show), more: rows.length > show };
+  return { inbox: rows.slice(0, show), more: nextShow(rows.length, show) };
 }
+
+/** The `show` after `show` when `found` rows were read for it (one more than shown if more). */
+export const nextShow = (found: number, show: number) =>
+  found > show && show < INBOX_MAX ? Math.min(show + INBOX_PAGE, INBOX_MAX) : undefined;
 
 /** The inbox and the message requests ("Requests" on the home page), read together. */
 export async function inboxAndRequests(ctx: AppContext, meId: number, show = INBOX_PAGE) {
   const { inbox, requests } = await conversations.listInboxAndRequests(ctx.db, meId, show + 1);
   return {
     inbox: inbox.slice(0, show),
-    more: inbox.length > show,
+    more: nextShow(inbox.length, show),
     requests: requests.slice(0, show),
   };
 }
