@@ -229,7 +229,7 @@ describe('message requests', () => {
     expect(after.text.split('<h2>Requests</h2>')[0]).toContain(`/conversations/${id}`);
     const annPage = (await ann.agent.get(`/conversations/${id}`)).text;
     expect(annPage).toContain('class="presence');
-    expect(annPage).toContain('>Block</button>');
+    expect(annPage).toContain('<span class="tool-label">Block</span></button>');
   });
 
   it('a declined request is hidden from the one who declined, and the sender still sees it pending', async () => {

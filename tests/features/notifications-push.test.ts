@@ -135,6 +135,34 @@ describe('Web Push', () => {
     expect(annPush.received()).toEqual([]);
   });
 
+  it('asks the full check only about recipients who have a subscription', async () => {
+    const [cy, dee] = [
+      await signUp(app, { displayName: 'Cy' }),
+      await signUp(app, { displayName: 'Dee' }),
+    ];
+    const quiet = await openChat(cy, dee); // neither has a subscription
+    const asked: unknown[][] = [];
+    const query = app.pool.query.bind(app.pool);
+    const spy = ((text: unknown, values?: unknown[]) => {
+      if (typeof text === 'string' && text.includes('WITH q AS')) asked.push(values ?? []);
+      return query(text as string, values);
+    }) as typeof app.pool.query;
+    app.pool.query = spy;
+    try {
+      await sendByForm(cy, quiet, 'nobody here subscribed');
+      await settle();
+      expect(asked).toEqual([]); // the subscription lookup said no one: no full check
+      const n = boPush.received().length;
+      await sendByForm(ann, chat, 'Bo has a subscription');
+      await settle();
+      expect(asked).toHaveLength(1);
+      expect(asked[0]![0]).toEqual([bo.id]);
+      expect(boPush.received()).toHaveLength(n + 1);
+    } finally {
+      app.pool.query = query;
+    }
+  });
+
   it('sends nothing while the recipient has a tab open (a socket on any instance)', async () => {
     const tab = await openSocket(app.baseUrl, await cookieOf(bo.agent));
     const n = boPush.received().length;
@@ -178,7 +206,7 @@ describe('Web Push', () => {
       (await post(bo.agent, `/conversations/${chat}/mute`, {}, `/conversations/${chat}`)).status,
     ).toBe(303);
     expect((await bo.agent.get(`/conversations/${chat}`)).text).toMatch(
-      /<button[^>]*>Unmute<\/button>/,
+      /<button[^>]*aria-pressed="true"><span class="tool-icon" aria-hidden="true">[^<]*<\/span><span class="tool-label">Unmute<\/span><\/button>/,
     );
     const n = boPush.received().length;
     await sendByForm(ann, chat, 'while muted');

@@ -51,6 +51,15 @@ export async function deleteSubscription(db: Db, endpoint: string, userId?: numb
   );
 }
 
+/** Which of these users have a push subscription (an index read of a small table). */
+export async function usersWithSubscriptions(db: Db, userIds: number[]): Promise<Set<number>> {
+  const { rows } = await db.query<{ userId: string }>(
+    `SELECT DISTINCT user_id AS "userId" FROM push_subscriptions WHERE user_id = ANY($1::bigint[])`,
+    [userIds],
+  );
+  return new Set(rows.map((r) => Number(r.userId)));
+}
+
 export async function listSubscriptions(db: Db, userIds: number[]): Promise<Subscription[]> {
   // A subscription whose session ended (logged out, password changed, expired) is gone.
   await db.query(
