@@ -259,6 +259,17 @@ describe('limits: nothing half-stored', () => {
     expect(after.chunks).toBe(before.chunks + 2);
   });
 
+  /** Waits until the files and chunks are back to `before`: a cut-off upload left nothing. */
+  const untilRemoved = (before: Awaited<ReturnType<typeof counts>>, ms: number) =>
+    until(
+      'the partial upload removed',
+      async () => {
+        const now = await counts();
+        return now.files === before.files && now.chunks === before.chunks;
+      },
+      ms,
+    );
+
   /** An upload of a 5 MB file by Ann that has sent its head: the test writes the rest, or not. */
   async function startUpload(filename: string): Promise<http.ClientRequest> {
     const token = await tokenFor(ann.agent, `/conversations/${chat}`);
@@ -290,14 +301,7 @@ describe('limits: nothing half-stored', () => {
       5000,
     );
     req.destroy();
-    await until(
-      'the partial upload removed',
-      async () => {
-        const now = await counts();
-        return now.files === before.files && now.chunks === before.chunks;
-      },
-      5000,
-    );
+    await untilRemoved(before, 5000);
   });
 
   it('an upload cut off while it waits for its pace leaves no row and no chunk behind', async () => {
@@ -318,14 +322,7 @@ describe('limits: nothing half-stored', () => {
       // (a paused socket is not read, so its end is not seen before): its turn is stored and
       // removed with the rest.
       req.destroy();
-      await until(
-        'the partial upload removed',
-        async () => {
-          const now = await counts();
-          return now.files === before.files && now.chunks === before.chunks;
-        },
-        6000,
-      );
+      await untilRemoved(before, 6000);
       await sleep(500);
       expect(await counts()).toEqual(before);
     } finally {
