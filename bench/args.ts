@@ -134,3 +134,9 @@ function fail(message: string): never {
   console.error(`bench: ${message}\n\n${HELP}`);
   process.exit(2);
 }
+
+/** `--name N` of the smaller benchmarks' command lines (bench/files.ts, floor.ts, ...). */
+export function numberFlag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}

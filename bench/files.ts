@@ -29,13 +29,10 @@ import {
 import { csrfFrom, openDirect, signUp, type BenchUser } from './http.js';
 import { cpuSecondsOf, descendantsCpu, postgresCpuDelta, rssKb } from './proc.js';
 import { round, Samples } from './stats.js';
+import { numberFlag as arg } from './args.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
 const RATE = arg('rate', 1000);
 const UPLOADS = arg('uploads', 10);
 const MB = arg('mb', 10);

@@ -13,12 +13,9 @@ import type { ClientSocket } from './load.js';
 import { mapLimit, signUp, type BenchUser } from './http.js';
 import { freePort } from './children.js';
 import { Samples, round } from './stats.js';
+import { numberFlag as arg } from './args.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
 const MEMBERS = arg('members', 200);
 const RATE = arg('rate', 20);
 const SECONDS = arg('seconds', 10);

@@ -6,6 +6,7 @@
 // bench/server-probe.mjs into it too (memory, event-loop delay, exit when stdin closes).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import pg from 'pg';
 import { Server } from 'socket.io';
 import type {
   ClientToServerEvents,
@@ -41,6 +42,56 @@ io.use((socket, next) => {
   next();
 });
 
+// RELAY_STORE_URL makes this the floor of any server that keeps the app's promise (a message
+// is committed before its ack and its delivery): each message is also inserted into one bare
+// table, with group commit (messages that arrive while a batch is being committed go together
+// in the next, one INSERT … SELECT unnest(…) in autocommit), and emitted and acked after that
+// commit. No session, no checks, no indexes but the key: what is left of the app's path is the
+// round trip to PostgreSQL and its WAL flush.
+// RELAY_STORE_BATCHES (default 1) lets that many batches be in flight at once, each on a
+// connection of its own, so their commits may share a WAL flush.
+interface Pending {
+  message: MessageDto;
+  send: (m: MessageDto) => void;
+}
+const storeUrl = process.env.RELAY_STORE_URL;
+const inFlightMax = Number(process.env.RELAY_STORE_BATCHES ?? 1);
+const pool = storeUrl ? new pg.Pool({ connectionString: storeUrl, max: inFlightMax }) : undefined;
+let queue: Pending[] = [];
+let inFlight = 0;
+
+async function storeBatch(db: pg.Pool, batch: Pending[]): Promise<void> {
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO relay_floor (sender_id, conversation_id, client_id, body)
+     SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::text[]) RETURNING id`,
+    [
+      batch.map((p) => p.message.senderId),
+      batch.map((p) => p.message.conversationId),
+      batch.map((p) => p.message.clientId),
+      batch.map((p) => p.message.body),
+    ],
+  );
+  batch.forEach((p, i) => p.send({ ...p.message, id: Number(rows[i]!.id) }));
+}
+
+function startBatches(db: pg.Pool): void {
+  while (inFlight < inFlightMax && queue.length > 0) {
+    const batch = queue;
+    queue = [];
+    inFlight++;
+    storeBatch(db, batch).then(
+      () => {
+        inFlight--;
+        startBatches(db);
+      },
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  }
+}
+
 let nextId = 1;
 io.on('connection', (socket) => {
   void socket.join(`user:${socket.data.userId}`);
@@ -71,13 +122,25 @@ io.on('connection', (socket) => {
       reactions: [],
       changeSeq: 0,
     };
-    io.to([`user:${socket.data.userId}`, `user:${socket.data.peerId}`]).emit(
-      'message:new',
-      message,
-    );
-    ack({ ok: true, message });
+    const send = (m: MessageDto) => {
+      io.to([`user:${socket.data.userId}`, `user:${socket.data.peerId}`]).emit('message:new', m);
+      ack({ ok: true, message: m });
+    };
+    if (!pool) {
+      send(message);
+      return;
+    }
+    queue.push({ message, send });
+    startBatches(pool);
   });
 });
+
+if (pool) {
+  await pool.query(`DROP TABLE IF EXISTS relay_floor`);
+  await pool.query(`CREATE TABLE relay_floor (id bigserial PRIMARY KEY, sender_id int NOT NULL,
+    conversation_id int NOT NULL, client_id text NOT NULL, body text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now())`);
+}
 
 httpServer.listen(0, '127.0.0.1', () => {
   const { port } = httpServer.address() as AddressInfo;

@@ -22,11 +22,8 @@ import { startEmbeddedDatabase } from '../src/core/db/embedded.js';
 import { prepareSearch, searchMessages } from '../src/features/search/db.js';
 import { parseQuery } from '../src/features/search/query.js';
 import { cpuSecondsOf } from './proc.js';
+import { numberFlag as arg } from './args.js';
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
 const MESSAGES = arg('messages', 1_000_000);
 const USERS = arg('users', 5_000);
 const CONVERSATIONS = arg('conversations', 20_000);
