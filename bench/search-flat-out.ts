@@ -1,14 +1,20 @@
 // `DATABASE_URL=postgres://… npx tsx bench/search-flat-out.ts [--rounds 3] [--seconds 8]
-// [--shapes none,two,trgm]`: what the search indexes cost the app's flat-out rate (issue 16
-// allows 10 %). `npm run bench`'s flat-out scenario (its users, sockets, window and body,
-// bench/load.ts) against one app and one throwaway database per shape of the search indexes,
-// the shapes taking turns round by round: `none` (no search index), `two` (the words and
-// trigram indexes of migration 20261128233000), `trgm` (the trigram index alone, as shipped
-// since 20261129101000). Each database's indexes are made on its empty table and grow with
-// the rounds' inserts, as in use (a freshly built GIN index splits pages on every insert at
-// first, and would make "with" look dearer). Prints each round's msg/s, the CPU of the app
-// and of that database's backends per acked message, and the load average around it.
-// Needs `npm run build` first and a PostgreSQL server; the databases are dropped at the end.
+// [--shapes none,two,trgm] [--mode flat-out|one-in-flight|rate] [--pairs 50]`: what the
+// search indexes cost the app's flat-out rate (issue 16 allows 10 %). `npm run bench`'s
+// flat-out scenario (its users, sockets, window and body, bench/load.ts) against one app and
+// one throwaway database per shape, the shapes taking turns round by round: `none` (no search
+// index), `two` (the words and trigram indexes of migration 20261128233000), `trgm` (the
+// trigram index alone, as shipped since 20261129101000). Each database's indexes are made on
+// its empty table and grow with the rounds' inserts, as in use (a freshly built GIN index
+// splits pages on every insert at first, and would make "with" look dearer). Prints each
+// round's msg/s and e2e p50/p99, the CPU of the app and of that database's backends per acked
+// message, and the load average around it. Needs `npm run build` first and a PostgreSQL
+// server; the databases are dropped at the end.
+//
+// The same A/B of two settings of the app: a shape `name:VAR=value+VAR2=value` runs the
+// shipped schema with those environment variables, e.g. `--mode one-in-flight --shapes
+// 'two:WRITER_IN_FLIGHT=2,one:WRITER_IN_FLIGHT=1'` (how the writer's one batch in flight
+// was chosen); `--mode rate` is the steady 1,000 messages/s.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -39,8 +45,29 @@ const SHAPES: Record<string, string> = {
   two: `CREATE INDEX messages_body_words_idx ON messages USING gin (to_tsvector('simple', body))`,
   trgm: '',
 };
-const shapes = arg('shapes', 'none,two,trgm').split(',');
-for (const s of shapes) if (SHAPES[s] === undefined) throw new Error(`unknown shape ${s}`);
+const MODE = arg('mode', 'flat-out');
+if (MODE !== 'flat-out' && MODE !== 'one-in-flight' && MODE !== 'rate')
+  throw new Error(`unknown mode ${MODE}`);
+const PAIRS = Number(arg('pairs', '50'));
+/** Each shape's statement on the migrated database and environment for its app. */
+const shapeOf = new Map(
+  arg('shapes', 'none,two,trgm')
+    .split(',')
+    .map((spec): [string, { sql: string; env: Record<string, string> }] => {
+      const [name, vars] = spec.split(':', 2) as [string, string | undefined];
+      if (vars === undefined) {
+        if (SHAPES[name] === undefined) throw new Error(`unknown shape ${name}`);
+        return [name, { sql: SHAPES[name], env: {} }];
+      }
+      const env: Record<string, string> = {};
+      for (const kv of vars.split('+')) {
+        const [key, value = ''] = kv.split('=', 2);
+        if (key) env[key] = value;
+      }
+      return [name, { sql: '', env }];
+    }),
+);
+const shapes = [...shapeOf.keys()];
 
 interface Target {
   shape: string;
@@ -76,6 +103,7 @@ async function start(shape: string): Promise<Target> {
       SOCKETS_PER_ADDRESS: '100000',
       DATABASE_URL: u.toString(),
       SESSION_SECRET: randomBytes(32).toString('hex'),
+      ...shapeOf.get(shape)!.env,
     },
     fdLimit: SOCKETS + 500,
   });
@@ -84,7 +112,7 @@ async function start(shape: string): Promise<Target> {
   targets.push(target);
   await waitHealthy(`${baseUrl}/healthz`, app, 120_000);
   await db.connect();
-  if (SHAPES[shape]) await db.query(SHAPES[shape]);
+  if (shapeOf.get(shape)!.sql) await db.query(shapeOf.get(shape)!.sql);
   const users = await mapLimit(
     Array.from({ length: USERS }, (_, i) => i),
     16,
@@ -117,7 +145,11 @@ try {
   const dbCpu = new Map(shapes.map((m) => [m, [] as number[]]));
   for (let r = 0; r < ROUNDS; r++) {
     for (const t of r % 2 ? [...targets].reverse() : targets) {
-      const tabs = await connectTabs(t.baseUrl, t.specs);
+      // one-in-flight: one tab for each user of the first PAIRS conversations, as npm run bench.
+      const tabs = await connectTabs(
+        t.baseUrl,
+        MODE === 'one-in-flight' ? t.specs.slice(0, 2 * PAIRS) : t.specs,
+      );
       await sleep(1000);
       // The CPU of this database's client backends (the app's connections) and of the app, per
       // acked message: other work on the machine (other databases) is not in it. A connection
@@ -135,13 +167,13 @@ try {
       const res = await runScenario(
         tabs,
         {
-          name: `flat-out ${t.shape}`,
+          name: `${MODE} ${t.shape}`,
           target: 'app',
-          mode: 'flat-out',
+          mode: MODE,
           seconds: SECONDS,
           warmupSeconds: 1,
           window: 4,
-          rate: 0,
+          rate: 1000,
           ackTimeoutMs: 10_000,
           statsSettleMs: 0,
         },
@@ -158,7 +190,7 @@ try {
       dbCpu.get(t.shape)!.push(dbUs);
       const errors = res.errors.nack + res.errors.timeout + res.errors.lost;
       log(
-        `round ${r + 1} ${t.shape.padEnd(5)} ${Math.round(res.messagesPerSec)} msg/s; CPU % app ${res.cpu.serverPct}, ` +
+        `round ${r + 1} ${t.shape.padEnd(5)} ${Math.round(res.messagesPerSec)} msg/s, e2e p50 ${res.e2eMs.p50} p99 ${res.e2eMs.p99} ms; CPU % app ${res.cpu.serverPct}, ` +
           `postgres ${res.cpu.postgresPct}, load gen ${res.cpu.loadgenPct}, other ${res.cpu.otherPct}; ` +
           `CPU µs per acked message: database ${dbUs.toFixed(0)}, app ${appUs.toFixed(0)}; ` +
           `load average ${before} → ${loadavg()}${errors ? `; ${errors} errors` : ''}`,
@@ -167,12 +199,13 @@ try {
     }
   }
   const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
-  const base = rates.get('none');
+  const first = shapes[0]!;
+  const base = rates.get(first);
   for (const s of shapes)
     log(
       `${s.padEnd(5)} ${rates.get(s)!.map(Math.round).join(', ')} msg/s` +
-        (base && s !== 'none'
-          ? ` (${((1 - mean(rates.get(s)!) / mean(base)) * 100).toFixed(1)} % under none, means)`
+        (base && s !== first
+          ? ` (${((1 - mean(rates.get(s)!) / mean(base)) * 100).toFixed(1)} % under ${first}, means)`
           : '') +
         `; database CPU per message ${dbCpu.get(s)!.map(Math.round).join(', ')} µs`,
     );

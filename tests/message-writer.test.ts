@@ -49,6 +49,40 @@ describe('the message writer', () => {
     }
   });
 
+  it('keeps one batch in flight: what arrives while it is stored goes in the next, all together', async () => {
+    const { ann, ids } = await conversations(2);
+    const [held, next] = ids as [number, number];
+    const writer = new MessageWriter(app.pool, app.ctx.logger);
+    const locker = await app.pool.connect();
+    const msg = (conversationId: number, body: string) => ({
+      conversationId,
+      senderId: ann.id,
+      clientId: crypto.randomUUID(),
+      body,
+    });
+    try {
+      await locker.query('BEGIN');
+      await locker.query('SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE', [held]);
+      const first = writer.write(msg(held, 'first'));
+      const rest = Array.from({ length: 5 }, (_, i) => writer.write(msg(next, `later ${i}`)));
+      await new Promise((r) => setTimeout(r, 100)); // the first batch waits on the lock
+      await locker.query('COMMIT');
+      await Promise.all([first, ...rest]);
+      // One transaction stored the five (a second batch in flight would have taken the first
+      // of them alone, as soon as it came).
+      const { rows } = await app.pool.query<{ tx: string; n: number }>(
+        'SELECT xmin::text AS tx, count(*)::int AS n FROM messages WHERE conversation_id = $1 GROUP BY 1',
+        [next],
+      );
+      expect(rows).toEqual([{ tx: expect.any(String) as string, n: 5 }]);
+      expect(await bodiesOf(next)).toEqual(Array.from({ length: 5 }, (_, i) => `later ${i}`));
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      locker.release();
+      await writer.close();
+    }
+  });
+
   it('stores a message of one conversation while another conversation’s batch waits on a lock', async () => {
     const { ann, ids } = await conversations(2);
     const [stuck, free] = ids as [number, number]; // consecutive ids: two lanes apart

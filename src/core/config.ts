@@ -51,6 +51,9 @@ const schema = z
     // two cores: bigger batches, fewer commits. More keeps other conversations' messages
     // moving while one conversation's row is locked for long.
     WRITER_LANES: z.coerce.number().int().min(1).max(8).default(1),
+    // Batches a lane may have in flight, queued on its connection (messages/writer.ts). One
+    // measured best with senders waiting for their acks, the same flat-out.
+    WRITER_IN_FLIGHT: z.coerce.number().int().min(1).max(4).default(1),
     // How often the search indexes' pending entries are merged while messages are written
     // (search/pending.ts); 0 leaves it to the inserts and autovacuum.
     SEARCH_INDEX_MERGE_MS: z.coerce.number().int().min(0).max(60_000).default(250),
@@ -143,6 +146,7 @@ export interface Config {
   /** How often every open socket's session is checked against the table. */
   sessionSweepMs: number;
   writerLanes: number;
+  writerInFlight: number;
   searchIndexMergeMs: number;
   /** The most members a group may have. */
   groupMaxMembers: number;
@@ -204,6 +208,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     socketsPerUser: env.SOCKETS_PER_USER,
     socketsPerAddress: env.SOCKETS_PER_ADDRESS,
     writerLanes: env.WRITER_LANES,
+    writerInFlight: env.WRITER_IN_FLIGHT,
     searchIndexMergeMs: env.SEARCH_INDEX_MERGE_MS,
     sessionSweepMs: env.SESSION_CHECK_SECONDS * 1000,
     groupMaxMembers: env.GROUP_MAX_MEMBERS,

@@ -47,7 +47,7 @@ export interface AppContext {
 }
 
 export interface ContextOptions {
-  config: Pick<Config, 'bcryptCost' | 'rateLimit' | 'writerLanes'> &
+  config: Pick<Config, 'bcryptCost' | 'rateLimit' | 'writerLanes' | 'writerInFlight'> &
     Partial<Pick<Config, 'groupMaxMembers' | 'attachments' | 'uploadMbPerSecond'>>;
   db: Pool;
   logger: Logger;
@@ -69,7 +69,10 @@ export function createContext(opts: ContextOptions): AppContext {
     notify,
     bcryptCost: config.bcryptCost,
     presenceGraceMs: opts.presenceGraceMs ?? 5_000,
-    writer: new MessageWriter(opts.db, logger, { lanes: config.writerLanes }),
+    writer: new MessageWriter(opts.db, logger, {
+      lanes: config.writerLanes,
+      maxInFlight: config.writerInFlight,
+    }),
     members: new MemberCache(),
     groupMaxMembers: config.groupMaxMembers ?? 256,
     files: new PgBlobStore(opts.db, {

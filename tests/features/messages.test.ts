@@ -146,8 +146,8 @@ describe('delivery', () => {
     const boTab = await openSocket(app.baseUrl, await cookieOf(bo.agent));
     const boGot = record(boTab, 'message:new');
     const retry = { conversationId, body: 'sent four times', clientId: crypto.randomUUID() };
-    // The writer keeps two batches in flight: two other messages take them, so the four
-    // retries queue behind and go to the database together, in one statement.
+    // The writer has one batch in flight: the first message takes it, so "second" and the
+    // four retries queue behind it and go to the database together, in one statement.
     const acks = await Promise.all([
       ask(annTab, 'message:send', { ...retry, body: 'first', clientId: crypto.randomUUID() }),
       ask(annTab, 'message:send', { ...retry, body: 'second', clientId: crypto.randomUUID() }),

@@ -31,6 +31,7 @@ type TestConfig = Pick<
   | 'rateLimit'
   | 'bcryptCost'
   | 'writerLanes'
+  | 'writerInFlight'
   | 'socketsPerUser'
   | 'socketsPerAddress'
   | 'sessionSweepMs'
@@ -73,6 +74,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     socketsPerAddress: 200,
     sessionSweepMs: 120_000,
     writerLanes: 1,
+    writerInFlight: 1,
     ...opts.config,
   };
   const ctx = createContext({
