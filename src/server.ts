@@ -12,7 +12,7 @@ import { startEmbeddedDatabase, EmbeddedDatabaseError } from './core/db/embedded
 import { createApp } from './app.js';
 import { createContext } from './core/context.js';
 import { startSweeping } from './features/attachments/service.js';
-import { startMergingSearchIndexes } from './features/search/pending.js';
+import { checkSearchCollation, startMergingSearchIndexes } from './features/search/pending.js';
 import { createSession } from './core/http/session.js';
 import { listenForMemberChanges } from './features/conversations/member-events.js';
 import { createSocketServer } from './core/realtime/socket.js';
@@ -101,6 +101,7 @@ export async function main(): Promise<void> {
     const stopSweeping = startSweeping(ctx); // uploads never sent, removed after a day
     await track(() => Promise.resolve(stopSweeping()));
     const stopMerging = startMergingSearchIndexes(ctx, config.searchIndexMergeMs);
+    await checkSearchCollation(ctx);
     await track(() => Promise.resolve(stopMerging()));
     const server = http.createServer(createApp(ctx, { config, session }));
     const { io, guard } = createSocketServer(server, {

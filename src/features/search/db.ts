@@ -39,6 +39,7 @@ export function searchSql(
   q: ParsedQuery,
   scope: 'small' | 'large',
   tsquery: string,
+  prefilter = true,
 ): { sql: string; params: unknown[] } {
   // $1 user, $2 before, $3 query text, $4 limit, $5 conversation ids; then one value per
   // pattern or word (the same one once).
@@ -50,6 +51,9 @@ export function searchSql(
     return `$${params.length + 5}`;
   };
   const like = (term: string) => value(containsPattern(term));
+  // "The words are in the text as ILIKE reads it" also lets the substrings alone decide when
+  // they are the query's words; where the database disagrees (PREFILTER_AGREES) they do not.
+  const suffice = q.substringsSuffice && prefilter;
   // A phrase's pattern has trigrams across its spaces ("ee ", "  t", " to" in "coffee
   // tomorrow") that half of all messages have: the index looks for its words' patterns, each
   // a part of the phrase, and the phrase is then tested on those rows (IS TRUE: not an index
@@ -65,7 +69,7 @@ export function searchSql(
   }));
   // Exclusions narrow the substring match only (the full-text match has them in $3): without
   // one they would be values the statement never names, which PostgreSQL refuses (a 500).
-  const excluded = q.substringsSuffice || contains.length ? q.excluded.map(like) : [];
+  const excluded = suffice || contains.length ? q.excluded.map(like) : [];
   // The full-text match goes through the trigram index too (search/tsquery.ts): the words a
   // match must hold, each found by the index, and then the match itself on those rows. A word
   // of 1-2 characters is a whole word of the text (strict word similarity 1, prepareSearch);
@@ -89,7 +93,9 @@ export function searchSql(
         ? { all: n.all.map(toSql) }
         : { any: n.any.map(toSql) };
   // Only when the words are asked for (every value must appear in the statement).
-  const needed = !q.substringsSuffice && tree && tree !== 'unread' ? neededWords(tree) : 'anything';
+  // And only where the text holds its words as ILIKE sees them (PREFILTER_AGREES, below).
+  const needed =
+    prefilter && !suffice && tree && tree !== 'unread' ? neededWords(tree) : 'anything';
   const neededSql = needed !== 'anything' ? toSql(needed) : undefined;
   const holds = (n: NeededSql, body: string): string =>
     'like' in n
@@ -114,7 +120,7 @@ export function searchSql(
       : neededSql
         ? `${holds(neededSql, body)} AND ${match}`
         : match;
-    return q.substringsSuffice
+    return suffice
       ? `(${substring} AND $3::text IS NOT NULL)`
       : parts.length
         ? `(${words} OR (${substring}))`
@@ -190,21 +196,36 @@ export async function prepareSearch(
   await tx.query(
     'SET LOCAL random_page_cost = 1.1; SET LOCAL pg_trgm.strict_word_similarity_threshold = 1',
   );
-  const mine = await tx.query<{ ids: number[]; n: number; tsquery: string }>(
+  const mine = await tx.query<{ ids: number[]; n: number; tsquery: string; agrees: boolean }>(
     `WITH mine AS (
        SELECT coalesce(array_agg(conversation_id), '{}') AS ids
        FROM (${readableConversations('$1')}) x)
      SELECT ids, (SELECT count(*)::int FROM (SELECT FROM messages m
        WHERE m.conversation_id = ANY(mine.ids) LIMIT $2) s) AS n,
-       websearch_to_tsquery('simple', $3)::text AS tsquery
+       websearch_to_tsquery('simple', $3)::text AS tsquery, ${PREFILTER_AGREES} AS agrees
      FROM mine`,
     [userId, smallScope + 1, q.text],
   );
-  const { ids, n, tsquery } = mine.rows[0]!;
+  const { ids, n, tsquery, agrees } = mine.rows[0]!;
   if (!ids.length) return undefined;
-  const { sql, params } = searchSql(q, n <= smallScope ? 'small' : 'large', tsquery);
+  const { sql, params } = searchSql(q, n <= smallScope ? 'small' : 'large', tsquery, agrees);
   return { sql, values: [userId, before, q.text, limit, ids, ...params] };
 }
+
+/**
+ * Whether each word to_tsvector finds in a text is in that text as ILIKE sees it: what the
+ * trigram prefilter of the full-text match assumes (search/tsquery.ts). It holds with a libc
+ * or builtin default collation (this machine's PostgreSQL 15, the embedded 17). Under an ICU
+ * default collation it does not: to_tsvector lowers a letter at a time with the C library,
+ * ILIKE lowers the whole text with ICU, so "ΟΔΟΣ" holds the word 'οδοσ' but ILIKE reads
+ * "οδος" (final sigma), and "İstanbul" holds 'istanbul' but ILIKE reads "i̇stanbul"; the
+ * prefilter would drop those messages. Asked of the database itself with such texts, so
+ * whatever its version and collation, a search is never narrower than the plain match; where
+ * it fails the full-text part goes without the index (slower in a big account).
+ */
+export const PREFILTER_AGREES = `(SELECT coalesce(bool_and(p.b ILIKE '%' || w.lexeme || '%'), true)
+  FROM (VALUES ('ΟΔΟΣ'), ('İstanbul'), ('ISTANBUL'), ('ǅemal'), ('Straße ÄRGER')) p (b),
+    unnest(to_tsvector('simple', p.b)) w)`;
 
 /** searchSql's hits, inside a transaction. */
 export async function findMessages(tx: PoolClient, request: SearchRequest): Promise<FoundRow[]> {
