@@ -27,7 +27,7 @@ import {
   type ProbeReport,
 } from './children.js';
 import { csrfFrom, openDirect, signUp, type BenchUser } from './http.js';
-import { cpuSecondsOf, descendantsCpu, postgresCpuDelta, rssKb } from './proc.js';
+import { cpuSecondsOf, descendantsCpu, loadAverage, postgresCpuDelta, rssKb } from './proc.js';
 import { round, Samples } from './stats.js';
 import { numberFlag as arg } from './args.js';
 
@@ -332,12 +332,7 @@ async function main() {
       `  download CPU per MB: app ${perMb(appCpuMs)} ms` +
         (process.env.DATABASE_URL ? '' : `, embedded PostgreSQL ${perMb(dbCpuMs)} ms`),
     );
-    console.log(
-      `  load average: ${os
-        .loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}`,
-    );
+    console.log(`  load average: ${loadAverage()}`);
   } finally {
     await cleanup.run();
   }

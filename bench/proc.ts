@@ -2,6 +2,7 @@
 // Every reader returns undefined instead of throwing (a process may be gone; not Linux).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 
 let ticksPerSecond: number | undefined;
 function clockTicks(): number {
@@ -128,4 +129,12 @@ export function openFileLimits(): { soft: number; hard: number } | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The 1, 5 and 15 minute load averages, as the benches print them ("1.20 0.80 0.33"). */
+export function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 }

@@ -16,13 +16,12 @@
 // 'two:WRITER_IN_FLIGHT=2,one:WRITER_IN_FLIGHT=1'` (how the writer's one batch in flight
 // was chosen); `--mode rate` is the steady 1,000 messages/s.
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { freePort, sleep, startChild, waitHealthy, type Managed } from './children.js';
 import { mapLimit, openDirect, signUp } from './http.js';
-import { cpuSecondsOf } from './proc.js';
+import { cpuSecondsOf, loadAverage } from './proc.js';
 import { closeAllSockets, closeTabs, connectTabs, runScenario, type TabSpec } from './load.js';
 
 const arg = (name: string, def: string) => {
@@ -37,7 +36,6 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const server = process.env.DATABASE_URL;
 if (!server) throw new Error('DATABASE_URL: a PostgreSQL server to make throwaway databases on');
 const log = (...a: unknown[]) => console.log(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
-const loadavg = () => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
 /** From what the migrations made (the trigram index alone) to each shape, on an empty table. */
 const SHAPES: Record<string, string> = {
@@ -162,7 +160,7 @@ try {
           )
         ).rows.map((x) => x.pid);
       const start = new Map((await backends()).map((p) => [p, cpuSecondsOf(p) ?? 0]));
-      const before = loadavg();
+      const before = loadAverage();
       const app0 = cpuSecondsOf(t.app.pid) ?? 0;
       const res = await runScenario(
         tabs,
@@ -193,7 +191,7 @@ try {
         `round ${r + 1} ${t.shape.padEnd(5)} ${Math.round(res.messagesPerSec)} msg/s, e2e p50 ${res.e2eMs.p50} p99 ${res.e2eMs.p99} ms; CPU % app ${res.cpu.serverPct}, ` +
           `postgres ${res.cpu.postgresPct}, load gen ${res.cpu.loadgenPct}, other ${res.cpu.otherPct}; ` +
           `CPU µs per acked message: database ${dbUs.toFixed(0)}, app ${appUs.toFixed(0)}; ` +
-          `load average ${before} → ${loadavg()}${errors ? `; ${errors} errors` : ''}`,
+          `load average ${before} → ${loadAverage()}${errors ? `; ${errors} errors` : ''}`,
       );
       await sleep(1000);
     }

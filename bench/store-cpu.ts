@@ -12,7 +12,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { startEmbeddedDatabase } from '../src/core/db/embedded.js';
 import { copyInRows, type BinaryField } from '../src/core/db/copy-in.js';
-import { descendantsCpu, postgresCpuDelta } from './proc.js';
+import { descendantsCpu, loadAverage, postgresCpuDelta } from './proc.js';
 
 const ROUNDS = Number(process.argv[2] ?? 3);
 const FILES = 10;
@@ -82,12 +82,7 @@ async function main() {
     console.log(`${FILES} × ${MB} MB in 256 KB chunks (embedded PostgreSQL), CPU per MB stored:`);
     for (const [name, lines] of Object.entries(results))
       console.log(`  ${name.padEnd(7)} ${lines.join(' | ')}`);
-    console.log(
-      `  load average: ${os
-        .loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}`,
-    );
+    console.log(`  load average: ${loadAverage()}`);
   } finally {
     await db.stop();
     await fsp.rm(dir, { recursive: true, force: true });

@@ -12,7 +12,8 @@ import { startEmbeddedDatabase, EmbeddedDatabaseError } from './core/db/embedded
 import { createApp } from './app.js';
 import { createContext } from './core/context.js';
 import { startSweeping } from './features/attachments/service.js';
-import { checkSearchCollation, startMergingSearchIndexes } from './features/search/pending.js';
+import { startMergingSearchIndexes } from './features/search/pending.js';
+import { checkSearchCollation } from './features/search/service.js';
 import { createSession } from './core/http/session.js';
 import { listenForMemberChanges } from './features/conversations/member-events.js';
 import { createSocketServer } from './core/realtime/socket.js';

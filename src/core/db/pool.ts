@@ -50,7 +50,6 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   return e?.code === '23505' && (constraint === undefined || e.constraint === constraint);
 }
 
-/** The database went away (restart, network): worth a retry, not a bug. */
 /**
  * Whether a statement's error left its connection unusable (to be thrown away, not pooled):
  * any error that is not the server's (the socket's), or the server's FATAL or PANIC, after
@@ -61,6 +60,7 @@ export function connectionGone(err: Error): boolean {
   return severity === undefined || severity === 'FATAL' || severity === 'PANIC';
 }
 
+/** The database went away (restart, network): worth a retry, not a bug. */
 export function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   if (!e) return false;

@@ -12,7 +12,6 @@
 // figures are of the two indexes before 20261129101000.
 import type { AppContext } from '../../core/context.js';
 import { isConnectionError } from '../../core/db/pool.js';
-import { PREFILTER_AGREES } from './db.js';
 
 const INDEXES = ['messages_body_trgm_idx'];
 
@@ -44,26 +43,4 @@ export function startMergingSearchIndexes(ctx: AppContext, everyMs: number): () 
   }, everyMs);
   timer.unref();
   return () => clearInterval(timer);
-}
-
-/**
- * Says in the log, once at start, when the database's collation keeps full-text search off
- * the trigram index (search/db.ts, PREFILTER_AGREES): the matches stay right, a big
- * account's searches get slower, and the remedy is a libc or builtin default collation.
- */
-export async function checkSearchCollation(ctx: AppContext): Promise<void> {
-  try {
-    const { rows } = await ctx.db.query<{ agrees: boolean }>(
-      `SELECT ${PREFILTER_AGREES} AS agrees`,
-    );
-    if (rows[0]?.agrees === false) {
-      ctx.logger.warn(
-        'search: this database lowers text for ILIKE unlike to_tsvector (an ICU default ' +
-          'collation?), so full-text search reads messages without the trigram index; a libc or ' +
-          'builtin default collation keeps it on the index (docs/ARCHITECTURE.md, "Search")',
-      );
-    }
-  } catch (err) {
-    ctx.logger.warn({ err }, 'search: could not check the database collation');
-  }
 }

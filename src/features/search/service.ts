@@ -68,3 +68,25 @@ export async function searchMessages(
     nextBefore: rows.length > RESULTS_PER_PAGE ? page[page.length - 1]!.id : undefined,
   };
 }
+
+/**
+ * Says in the log, once at start, when the database's collation keeps full-text search off
+ * the trigram index (search/db.ts, PREFILTER_AGREES): the matches stay right, a big
+ * account's searches get slower, and the remedy is a libc or builtin default collation.
+ */
+export async function checkSearchCollation(ctx: AppContext): Promise<void> {
+  try {
+    const { rows } = await ctx.db.query<{ agrees: boolean }>(
+      `SELECT ${db.PREFILTER_AGREES} AS agrees`,
+    );
+    if (rows[0]?.agrees === false) {
+      ctx.logger.warn(
+        'search: this database lowers text for ILIKE unlike to_tsvector (an ICU default ' +
+          'collation?), so full-text search reads messages without the trigram index; a libc or ' +
+          'builtin default collation keeps it on the index (docs/ARCHITECTURE.md, "Search")',
+      );
+    }
+  } catch (err) {
+    ctx.logger.warn({ err }, 'search: could not check the database collation');
+  }
+}
