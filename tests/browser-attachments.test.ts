@@ -41,7 +41,9 @@ describe.skipIf(!hasChromium)('pictures and files in the browser', () => {
       { name: 'tickets.pdf', mimeType: 'application/pdf', buffer: pdf(48_000) },
     ]);
     const uploads = annPage.getByRole('list', { name: 'Files to send' });
-    await expect.poll(() => uploads.getByText('Ready').count()).toBe(2);
+    // Uploads and the picture's thumbnail take seconds on a slow, busy machine (CI), not the
+    // poll's default 1 s.
+    await expect.poll(() => uploads.getByText('Ready').count(), { timeout: 15_000 }).toBe(2);
     await annPage.getByRole('textbox', { name: 'Message' }).fill('Tickets for Saturday');
     await annPage.getByRole('button', { name: 'Send' }).click();
     await expect.poll(() => uploads.isHidden()).toBe(true);
@@ -103,7 +105,7 @@ describe.skipIf(!hasChromium)('pictures and files in the browser', () => {
         );
     });
     const uploads = page.getByRole('list', { name: 'Files to send' });
-    await expect.poll(() => uploads.getByText('Ready').count()).toBe(1);
+    await expect.poll(() => uploads.getByText('Ready').count(), { timeout: 15_000 }).toBe(1);
     await page.getByRole('button', { name: 'Send' }).click();
     await page
       .locator('#messages li.msg.mine[data-id]')
